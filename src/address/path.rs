@@ -1,0 +1,426 @@
+//! From the text after `MAIL FROM:` / `RCPT TO:` to Postfix's internal form.
+//!
+//! Postfix's smtpd tokenizes the command line (`<...>` and `"..."` group
+//! white space), strips one pair of angle brackets, drops a source route,
+//! then runs its RFC 822 address parser and keeps the unquoted ("internal")
+//! form of the single address found. This module reproduces those steps.
+
+use std::borrow::Cow;
+
+use super::AddressError;
+
+/// Characters that can appear in a plain `local@domain` whose internal form
+/// is the input itself (no quotes, comments, brackets or white space).
+fn is_plain(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.@".contains(&c)
+}
+
+/// One ESMTP parameter of a `MAIL`/`RCPT` command, `KEYWORD[=VALUE]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EsmtpParam<'a> {
+    /// The keyword as written.
+    pub keyword: &'a str,
+    /// The value after `=`, if any.
+    pub value: Option<&'a str>,
+}
+
+/// A command argument split into the path and its ESMTP parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandArgument<'a> {
+    /// The path token, brackets included, as sent (`<user@example.com>`).
+    pub path: &'a str,
+    /// The parameters after the path, in order.
+    pub params: Vec<EsmtpParam<'a>>,
+    /// Whether an `SMTPUTF8` parameter (any case) was given.
+    pub smtputf8: bool,
+}
+
+/// Splits what follows `MAIL FROM:` or `RCPT TO:` into the path and the
+/// ESMTP parameters, the way Postfix's smtpd tokenizes a command line:
+/// white space separates tokens except inside `<...>` (which nests) and
+/// `"..."`, and a backslash escapes the next character.
+///
+/// ```
+/// use envelope_check::split_command_argument;
+/// let arg = split_command_argument(" <kunde@müller.de> SIZE=100 smtputf8").unwrap();
+/// assert_eq!(arg.path, "<kunde@müller.de>");
+/// assert!(arg.smtputf8);
+/// assert_eq!(arg.params[0].keyword, "SIZE");
+/// assert_eq!(arg.params[0].value, Some("100"));
+/// ```
+pub fn split_command_argument(arg: &str) -> Result<CommandArgument<'_>, AddressError> {
+    let mut tokens = Tokens { rest: arg };
+    let path = match tokens.next() {
+        None => return Err(AddressError::MissingPath),
+        Some(t) => t?,
+    };
+    let mut params = Vec::new();
+    let mut smtputf8 = false;
+    for token in tokens {
+        let token = token?;
+        let (keyword, value) = match token.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (token, None),
+        };
+        smtputf8 |= value.is_none() && keyword.eq_ignore_ascii_case("SMTPUTF8");
+        params.push(EsmtpParam { keyword, value });
+    }
+    Ok(CommandArgument {
+        path,
+        params,
+        smtputf8,
+    })
+}
+
+/// Like [`split_command_argument`], for raw bytes off the wire: input that is
+/// not UTF-8 is refused as Postfix (with `smtputf8_enable = yes`) does.
+pub fn split_command_argument_bytes(arg: &[u8]) -> Result<CommandArgument<'_>, AddressError> {
+    let text = std::str::from_utf8(arg).map_err(|_| AddressError::InvalidUtf8)?;
+    split_command_argument(text)
+}
+
+/// Postfix smtpd command-line tokens.
+struct Tokens<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Tokens<'a> {
+    type Item = Result<&'a str, AddressError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.rest.trim_start_matches(is_smtp_space);
+        if s.is_empty() {
+            self.rest = s;
+            return None;
+        }
+        let b = s.as_bytes();
+        let mut i = 0;
+        // Stack of closing characters we wait for; `"` takes precedence.
+        let mut wanted: Vec<u8> = Vec::new();
+        while i < b.len() {
+            let c = b[i];
+            if wanted.is_empty() && is_smtp_space(c as char) {
+                break;
+            }
+            i += 1;
+            match c {
+                b'\\' => i = (i + 1).min(b.len()),
+                _ if wanted.last() == Some(&c) => {
+                    wanted.pop();
+                }
+                b'"' => wanted.push(b'"'),
+                b'<' if wanted.last() != Some(&b'"') => wanted.push(b'>'),
+                _ => {}
+            }
+        }
+        // Keep the cut on a char boundary (a backslash may precede UTF-8).
+        while !s.is_char_boundary(i) {
+            i += 1;
+        }
+        let (token, rest) = s.split_at(i);
+        self.rest = rest;
+        if wanted.is_empty() {
+            Some(Ok(token))
+        } else {
+            self.rest = "";
+            Some(Err(AddressError::Unterminated))
+        }
+    }
+}
+
+fn is_smtp_space(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
+/// Postfix's `extract_addr()`: the internal (unquoted) form of the single
+/// address in a path token. An empty result is the null path.
+pub(crate) fn internal_form(token: &str) -> Result<Cow<'_, str>, AddressError> {
+    let mut text = token;
+    if text.len() >= 2 && text.starts_with('<') && text.ends_with('>') {
+        text = &text[1..text.len() - 1];
+    }
+    // The deprecated source route, `@hop1,@hop2:user@domain`, is dropped.
+    if text.starts_with('@')
+        && let Some(colon) = text.find(':')
+    {
+        text = &text[colon + 1..];
+    }
+    if text.bytes().all(is_plain) {
+        return Ok(Cow::Borrowed(text));
+    }
+    rfc822_internal(text).map(Cow::Owned)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    /// An atom, or the contents of a quoted string (`quoted`).
+    Word { text: String, quoted: bool },
+    /// A domain literal, brackets included.
+    Literal(String),
+    /// One of `@ . , : ; < >`.
+    Special(u8),
+}
+
+/// Tokenizes with RFC 822 rules (comments dropped, quoted strings unquoted),
+/// picks the single address, and joins it back into internal form.
+fn rfc822_internal(text: &str) -> Result<String, AddressError> {
+    let tokens = rfc822_tokens(text)?;
+    let mut addresses = tokens
+        .split(|t| *t == Tok::Special(b','))
+        .map(select_address)
+        .filter(|a| !a.is_empty());
+    let first = addresses.next().unwrap_or_default();
+    if addresses.next().is_some() {
+        return Err(AddressError::MultipleAddresses);
+    }
+    Ok(join_internal(first))
+}
+
+/// Within one comma-separated group: a `<route-addr>` wins over the phrase
+/// around it; a group name (`name:`) and its `;` are dropped.
+fn select_address(group: &[Tok]) -> &[Tok] {
+    let mut group = group;
+    if let Some(colon) = group.iter().position(|t| *t == Tok::Special(b':')) {
+        group = &group[colon + 1..];
+    }
+    if let Some(open) = group.iter().rposition(|t| *t == Tok::Special(b'<')) {
+        let inner = &group[open + 1..];
+        let end = inner
+            .iter()
+            .position(|t| *t == Tok::Special(b'>'))
+            .unwrap_or(inner.len());
+        return &inner[..end];
+    }
+    group
+}
+
+fn join_internal(tokens: &[Tok]) -> String {
+    let mut out = String::new();
+    let mut prev_word = false;
+    for t in tokens {
+        match t {
+            Tok::Word { text, .. } => {
+                if prev_word {
+                    out.push(' ');
+                }
+                out.push_str(text);
+                prev_word = true;
+            }
+            Tok::Literal(text) => {
+                out.push_str(text);
+                prev_word = false;
+            }
+            Tok::Special(b'<' | b'>' | b';') => {}
+            Tok::Special(c) => {
+                out.push(char::from(*c));
+                prev_word = false;
+            }
+        }
+    }
+    out
+}
+
+fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '(' => {
+                let mut depth = 1;
+                while depth > 0 {
+                    match chars.next() {
+                        None => return Err(AddressError::Unterminated),
+                        Some((_, '\\')) => {
+                            chars.next();
+                        }
+                        Some((_, '(')) => depth += 1,
+                        Some((_, ')')) => depth -= 1,
+                        Some(_) => {}
+                    }
+                }
+            }
+            '"' => {
+                let mut s = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err(AddressError::Unterminated),
+                        Some((_, '"')) => break,
+                        Some((_, '\\')) => match chars.next() {
+                            Some((_, e)) => s.push(e),
+                            None => return Err(AddressError::Unterminated),
+                        },
+                        Some((_, ch)) => s.push(ch),
+                    }
+                }
+                out.push(Tok::Word {
+                    text: s,
+                    quoted: true,
+                });
+            }
+            '[' => {
+                let mut end = None;
+                for (j, ch) in chars.by_ref() {
+                    if ch == ']' {
+                        end = Some(j);
+                        break;
+                    }
+                }
+                let end = end.ok_or(AddressError::Unterminated)?;
+                out.push(Tok::Literal(text[i..=end].to_owned()));
+            }
+            '@' | '.' | ',' | ':' | ';' | '<' | '>' => out.push(Tok::Special(c as u8)),
+            ')' | ']' | '\\' => return Err(AddressError::BadCharacter),
+            _ => {
+                let start = i;
+                let mut end = i + c.len_utf8();
+                while let Some(&(j, ch)) = chars.peek() {
+                    if ch.is_whitespace() || "()<>@,;:\\\".[]".contains(ch) {
+                        break;
+                    }
+                    end = j + ch.len_utf8();
+                    chars.next();
+                }
+                out.push(Tok::Word {
+                    text: text[start..end].to_owned(),
+                    quoted: false,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where an address goes once Postfix's routing operators are applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route<'a> {
+    /// Delivered locally (no domain left, or only local domains).
+    Local,
+    /// A remote domain (trailing dot removed), or a bracketed literal.
+    Remote(Cow<'a, str>),
+}
+
+/// Postfix trivial-rewrite's resolver loop: strip local domains, then apply
+/// `user@host` inside the local part, `site!user` (swap_bangpath) and
+/// `user%host` (allow_percent_hack) until a remote domain remains.
+pub(crate) fn resolve_route<'a>(internal: &'a str, is_local: &dyn Fn(&str) -> bool) -> Route<'a> {
+    let mut addr: Cow<'a, str> = Cow::Borrowed(internal);
+    for _ in 0..internal.len() + 100 {
+        // Strip one trailing dot of the domain, not `..` or `@.`.
+        if let Some(at) = addr.rfind('@') {
+            let domain = &addr[at + 1..];
+            if domain.len() >= 2 && domain.ends_with('.') && !domain.ends_with("..") {
+                addr = match addr {
+                    Cow::Borrowed(b) => Cow::Borrowed(&b[..b.len() - 1]),
+                    Cow::Owned(mut o) => {
+                        o.pop();
+                        Cow::Owned(o)
+                    }
+                };
+            }
+            let at = addr.rfind('@').unwrap_or(0);
+            let domain_empty = at + 1 == addr.len();
+            if !domain_empty && !is_local(&addr[at + 1..]) {
+                return Route::Remote(match addr {
+                    Cow::Borrowed(b) => Cow::Borrowed(&b[at + 1..]),
+                    Cow::Owned(o) => Cow::Owned(o[at + 1..].to_owned()),
+                });
+            }
+            addr = match addr {
+                Cow::Borrowed(b) => Cow::Borrowed(&b[..at]),
+                Cow::Owned(mut o) => {
+                    o.truncate(at);
+                    Cow::Owned(o)
+                }
+            };
+            if domain_empty {
+                // `user@`: Postfix keeps the empty domain, which then fails
+                // the host-name check.
+                return Route::Remote(Cow::Borrowed(""));
+            }
+            continue;
+        }
+        if let Some(bang) = addr.find('!') {
+            addr = Cow::Owned(format!("{}@{}", &addr[bang + 1..], &addr[..bang]));
+            continue;
+        }
+        if let Some(pct) = addr.rfind('%') {
+            let mut o = addr.into_owned();
+            o.replace_range(pct..=pct, "@");
+            addr = Cow::Owned(o);
+            continue;
+        }
+        return Route::Local;
+    }
+    Route::Local
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn internal(s: &str) -> String {
+        internal_form(s).unwrap().into_owned()
+    }
+
+    #[test]
+    fn internal_forms() {
+        assert_eq!(internal("<a@b.c>"), "a@b.c");
+        assert_eq!(internal("a@b.c"), "a@b.c");
+        assert_eq!(internal("<\"john doe\"@x.com>"), "john doe@x.com");
+        assert_eq!(internal("<\"a\\\"b\"@x.com>"), "a\"b@x.com");
+        assert_eq!(internal("<@a.com,@b.com:user@x.com>"), "user@x.com");
+        assert_eq!(internal("< alice@x.com >"), "alice@x.com");
+        assert_eq!(internal("<<alice@x.com>>"), "alice@x.com");
+        assert_eq!(internal("alice@x.com>"), "alice@x.com");
+        assert_eq!(internal("<>"), "");
+        assert_eq!(internal("<a@b.c (comment)>"), "a@b.c");
+        assert_eq!(internal("<user@[192.0.2.1]>"), "user@[192.0.2.1]");
+        assert_eq!(
+            internal_form("<a@b.c, d@e.f>"),
+            Err(AddressError::MultipleAddresses)
+        );
+    }
+
+    #[test]
+    fn tokenizer() {
+        let a = split_command_argument("<a b@c.d> X=1").unwrap();
+        assert_eq!(a.path, "<a b@c.d>");
+        assert_eq!(a.params.len(), 1);
+        assert_eq!(
+            split_command_argument("<alice@x.com"),
+            Err(AddressError::Unterminated)
+        );
+        assert_eq!(
+            split_command_argument("   "),
+            Err(AddressError::MissingPath)
+        );
+        let a = split_command_argument("Alice <alice@x.com>").unwrap();
+        assert_eq!(a.path, "Alice");
+        assert_eq!(a.params[0].keyword, "<alice@x.com>");
+    }
+
+    #[test]
+    fn routes() {
+        let local = |d: &str| d.eq_ignore_ascii_case("mx.local.net");
+        assert_eq!(
+            resolve_route("user%nx.com@good.com", &local),
+            Route::Remote("good.com".into())
+        );
+        assert_eq!(
+            resolve_route("user%nx.com@mx.local.net", &local),
+            Route::Remote("nx.com".into())
+        );
+        assert_eq!(resolve_route("user@mx.local.net", &local), Route::Local);
+        assert_eq!(
+            resolve_route("nx.com!user", &local),
+            Route::Remote("nx.com".into())
+        );
+        assert_eq!(
+            resolve_route("user@x.com.", &local),
+            Route::Remote("x.com".into())
+        );
+        assert_eq!(resolve_route("user", &local), Route::Local);
+        assert_eq!(resolve_route("user@", &local), Route::Remote("".into()));
+    }
+}
