@@ -3,6 +3,11 @@
 #![warn(missing_docs)]
 
 mod address;
+mod checker;
+pub mod engine;
+mod policy;
+mod resolver;
+mod verdict;
 
 // The public interface is:
 pub use address::{
@@ -10,3 +15,9 @@ pub use address::{
     Mailbox, ReversePath, parse_forward_path, parse_reverse_path, split_command_argument,
     split_command_argument_bytes,
 };
+pub use checker::Checker;
+pub use engine::DnsEvidence;
+pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
+pub use resolver::memory::{Fault, InMemoryResolver, LoadError};
+pub use resolver::{DnsOutcome, QueryType, Record, Resolver, Transient};
+pub use verdict::{Accept, EnhancedStatus, MAX_REPLY_LINE, Reason, Reject, Role, Rule, Verdict};

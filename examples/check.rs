@@ -1,0 +1,183 @@
+//! Checks envelope senders and recipients and prints Postfix's reply for each.
+//!
+//! ```text
+//! cargo run --example check -- [--zone FILE]... [--faults FILE] [--approved-senders FILE]
+//!      [--local-domain NAME]... [--direction inbound|outbound] [--smtputf8]
+//!      [--sender ADDR] [--rcpt ADDR]...
+//! ```
+//!
+//! Without `--zone` it answers from the embedded demo DNS (`examples/demo.zone`
+//! and `examples/demo.faults`), offline. With `--sender`/`--rcpt` it prints one
+//! reply line per address, sender first. Otherwise it reads SMTP commands
+//! (`MAIL FROM:`, `RCPT TO:`, `RSET`) from stdin and writes one reply line per
+//! command, streaming. Exit status: 0 when the input was processed, 2 for a
+//! usage, zone or file error.
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+use envelope_check::{Checker, Direction, InMemoryResolver, Policy, split_command_argument};
+
+const DEMO_ZONE: &str = include_str!("demo.zone");
+const DEMO_FAULTS: &str = include_str!("demo.faults");
+
+#[derive(Parser)]
+#[command(about = "Postfix-exact envelope domain checks")]
+struct Args {
+    /// RFC 1035 master file(s) to answer from instead of the demo zone.
+    #[arg(long = "zone", value_name = "FILE")]
+    zones: Vec<PathBuf>,
+    /// Fault lines, `NAME servfail|refused|timeout`.
+    #[arg(long, value_name = "FILE")]
+    faults: Option<PathBuf>,
+    /// Approved senders, one pattern a line (Postfix access maps work).
+    #[arg(long, value_name = "FILE")]
+    approved_senders: Option<PathBuf>,
+    /// A local domain (final destination): not looked up.
+    #[arg(long = "local-domain", value_name = "NAME")]
+    local_domains: Vec<String>,
+    /// Traffic direction; approved senders apply to inbound only.
+    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
+    direction: Dir,
+    /// The transaction declared SMTPUTF8 (for --sender/--rcpt).
+    #[arg(long)]
+    smtputf8: bool,
+    /// A sender to check (what follows `MAIL FROM:`).
+    #[arg(long, value_name = "ADDR")]
+    sender: Option<String>,
+    /// A recipient to check (what follows `RCPT TO:`); repeatable.
+    #[arg(long = "rcpt", value_name = "ADDR")]
+    rcpts: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dir {
+    Inbound,
+    Outbound,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("check: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    // 1. The DNS: the demo data, or the zones and faults given.
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut dns = InMemoryResolver::new();
+    if args.zones.is_empty() {
+        dns.load_zone(DEMO_ZONE)
+            .map_err(|e| format!("demo.zone: {e}"))?;
+        dns.load_faults(DEMO_FAULTS)
+            .map_err(|e| format!("demo.faults: {e}"))?;
+    }
+    for zone in &args.zones {
+        dns.load_zone(&read(zone)?)
+            .map_err(|e| format!("{}: {e}", zone.display()))?;
+    }
+    if let Some(faults) = &args.faults {
+        dns.load_faults(&read(faults)?)
+            .map_err(|e| format!("{}: {e}", faults.display()))?;
+    }
+
+    // 2. The policy.
+    let mut policy = Policy::builder().direction(match args.direction {
+        Dir::Inbound => Direction::Inbound,
+        Dir::Outbound => Direction::Outbound,
+    });
+    if let Some(file) = &args.approved_senders {
+        policy = policy.approved_senders_text(&read(file)?);
+    }
+    for domain in &args.local_domains {
+        policy = policy.local_domain(domain);
+    }
+    let policy = policy.build().map_err(|e| e.to_string())?;
+
+    // 3. Check, on a single-threaded runtime.
+    let checker = Checker::new(dns, policy);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let out = io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    if args.sender.is_some() || !args.rcpts.is_empty() {
+        let utf8 = if args.smtputf8 { " SMTPUTF8" } else { "" };
+        if let Some(sender) = &args.sender {
+            let v = rt.block_on(checker.check_mail_from(&format!("{sender}{utf8}")));
+            writeln!(out, "{v}").map_err(|e| e.to_string())?;
+        }
+        for rcpt in &args.rcpts {
+            let v = rt.block_on(checker.check_rcpt_to(rcpt, args.smtputf8));
+            writeln!(out, "{v}").map_err(|e| e.to_string())?;
+        }
+        return out.flush().map_err(|e| e.to_string());
+    }
+    let stdin = io::stdin();
+    session(&rt, &checker, stdin.lock(), &mut out).map_err(|e| e.to_string())
+}
+
+/// Reads SMTP commands and writes one reply line each, in constant memory.
+fn session(
+    rt: &tokio::runtime::Runtime,
+    checker: &Checker<InMemoryResolver>,
+    mut input: impl BufRead,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut line = Vec::new();
+    let mut smtputf8 = false;
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            writeln!(out, "500 5.5.2 Error: bad UTF-8 syntax")?;
+            continue;
+        };
+        let text = text.trim_end_matches(['\r', '\n']);
+        let (verb, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
+        let rest = rest.trim_start();
+        if verb.eq_ignore_ascii_case("MAIL") {
+            match strip_keyword(rest, "FROM:") {
+                Some(arg) => {
+                    smtputf8 = split_command_argument(arg).is_ok_and(|a| a.smtputf8);
+                    writeln!(out, "{}", rt.block_on(checker.check_mail_from(arg)))?;
+                }
+                None => writeln!(out, "501 5.5.4 Syntax: MAIL FROM:<address>")?,
+            }
+        } else if verb.eq_ignore_ascii_case("RCPT") {
+            match strip_keyword(rest, "TO:") {
+                Some(arg) => {
+                    writeln!(out, "{}", rt.block_on(checker.check_rcpt_to(arg, smtputf8)))?
+                }
+                None => writeln!(out, "501 5.5.4 Syntax: RCPT TO:<address>")?,
+            }
+        } else if verb.eq_ignore_ascii_case("RSET") && rest.is_empty() {
+            smtputf8 = false;
+            writeln!(out, "250 2.0.0 Ok")?;
+        } else {
+            writeln!(out, "502 5.5.2 Error: command not recognized")?;
+        }
+        if input.fill_buf()?.is_empty() {
+            out.flush()?;
+        }
+    }
+    out.flush()
+}
+
+/// `FROM:<a>` → `<a>`, case-insensitively.
+fn strip_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
+    let head = text.get(..keyword.len())?;
+    head.eq_ignore_ascii_case(keyword)
+        .then(|| &text[keyword.len()..])
+}

@@ -1,0 +1,267 @@
+//! The pure verdict: (role, parsed address, policy, DNS evidence) → Verdict.
+//!
+//! No I/O, no clock, no randomness. The checker calls [`plan_sender`] /
+//! [`plan_recipient`] to learn whether DNS is needed, gathers the evidence,
+//! and calls [`decide_sender`] / [`decide_recipient`].
+
+use std::borrow::Cow;
+
+use crate::address::{AddressError, Domain, ForwardPath, Host, Mailbox, ReversePath};
+use crate::policy::{Direction, Policy};
+use crate::resolver::{DnsOutcome, Transient};
+use crate::verdict::{Accept, Reason, Reject, Role, Rule, Verdict};
+
+/// Fixed reply codes (Postfix does not make these configurable).
+const NULL_MX_SENDER_CODE: u16 = 550;
+const NULL_MX_RECIPIENT_CODE: u16 = 556;
+const TEMPFAIL_CODE: u16 = 450;
+
+/// The DNS answers a verdict rests on: MX, then A and AAAA.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsEvidence {
+    /// The MX outcome, if MX was asked and answered.
+    pub mx: Option<DnsOutcome>,
+    /// The A outcome, if asked and answered.
+    pub a: Option<DnsOutcome>,
+    /// The AAAA outcome, if asked and answered.
+    pub aaaa: Option<DnsOutcome>,
+}
+
+/// What the checker must do next for one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan<'m> {
+    /// The verdict needs no DNS.
+    Decided(Verdict),
+    /// Look this domain up (MX, then A/AAAA), then call `decide_*`.
+    LookUp(Cow<'m, Domain<'m>>),
+}
+
+/// The reject for a path that did not parse.
+pub fn syntax_error(role: Role, error: AddressError) -> Verdict {
+    let code = match error {
+        AddressError::InvalidUtf8 => 500,
+        _ => 501,
+    };
+    Verdict::Reject(Reject::new(
+        role,
+        code,
+        Reason::BadSyntax(error),
+        Rule::Syntax,
+        "",
+        "",
+    ))
+}
+
+/// What a sender needs: a verdict now, or a DNS lookup.
+pub fn plan_sender<'m>(path: &'m ReversePath<'m>, policy: &Policy) -> Plan<'m> {
+    match path {
+        ReversePath::Null => Plan::Decided(accept(Role::Sender, Rule::Exemption)),
+        ReversePath::Mailbox(m) => plan_mailbox(Role::Sender, m, policy),
+    }
+}
+
+/// What a recipient needs: a verdict now, or a DNS lookup.
+pub fn plan_recipient<'m>(path: &'m ForwardPath<'m>, policy: &Policy) -> Plan<'m> {
+    match path {
+        ForwardPath::Postmaster(_) => Plan::Decided(accept(Role::Recipient, Rule::Exemption)),
+        ForwardPath::Mailbox(m) => plan_mailbox(Role::Recipient, m, policy),
+    }
+}
+
+/// The sender's verdict. `dns` is the evidence for the domain that
+/// [`plan_sender`] asked for; `None` (no answer before the deadline) gives a
+/// temporary failure when a lookup was needed.
+pub fn decide_sender(
+    path: &ReversePath<'_>,
+    policy: &Policy,
+    dns: Option<&DnsEvidence>,
+) -> Verdict {
+    match path {
+        ReversePath::Null => accept(Role::Sender, Rule::Exemption),
+        ReversePath::Mailbox(m) => decide_mailbox(Role::Sender, m, policy, dns),
+    }
+}
+
+/// The recipient's verdict; see [`decide_sender`].
+pub fn decide_recipient(
+    path: &ForwardPath<'_>,
+    policy: &Policy,
+    dns: Option<&DnsEvidence>,
+) -> Verdict {
+    match path {
+        ForwardPath::Postmaster(_) => accept(Role::Recipient, Rule::Exemption),
+        ForwardPath::Mailbox(m) => decide_mailbox(Role::Recipient, m, policy, dns),
+    }
+}
+
+fn decide_mailbox(
+    role: Role,
+    m: &Mailbox<'_>,
+    policy: &Policy,
+    dns: Option<&DnsEvidence>,
+) -> Verdict {
+    match plan_mailbox(role, m, policy) {
+        Plan::Decided(v) => v,
+        Plan::LookUp(domain) => judge_dns(role, m, &domain, policy, dns),
+    }
+}
+
+fn accept(role: Role, rule: Rule) -> Verdict {
+    Verdict::Accept(Accept::new(role, rule))
+}
+
+fn reject(role: Role, m: &Mailbox<'_>, code: u16, reason: Reason, rule: Rule) -> Verdict {
+    Verdict::Reject(Reject::new(role, code, reason, rule, m.internal(), ""))
+}
+
+/// Postfix's restriction order: non-FQDN, approved senders (inbound sender
+/// only), local domains and literals, opt-in policy rules, then DNS.
+fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m> {
+    if !m.is_fully_qualified() {
+        return Plan::Decided(reject(
+            role,
+            m,
+            policy.non_fqdn_code(),
+            Reason::NotFullyQualified,
+            Rule::NonFqdn,
+        ));
+    }
+    if role == Role::Sender
+        && policy.direction() == Direction::Inbound
+        && policy.is_approved_sender(m)
+    {
+        return Plan::Decided(accept(role, Rule::ApprovedSender));
+    }
+    let host = match m.routed_host(&|d| policy.is_local_domain(d)) {
+        Err(e) => return Plan::Decided(syntax_error(role, e)),
+        Ok(None) => return Plan::Decided(accept(role, Rule::LocalDomain)),
+        Ok(Some(host)) => host,
+    };
+    let domain = match host {
+        Cow::Borrowed(Host::Domain(d)) => Cow::Borrowed(d),
+        Cow::Owned(Host::Domain(d)) => Cow::Owned(d),
+        Cow::Borrowed(Host::Literal(_)) | Cow::Owned(Host::Literal(_)) => {
+            return Plan::Decided(if policy.accepts_literals() {
+                accept(role, Rule::Literal)
+            } else {
+                reject(
+                    role,
+                    m,
+                    policy.unknown_domain_code(),
+                    Reason::LiteralNotAccepted,
+                    Rule::Policy,
+                )
+            });
+        }
+    };
+    if policy.rejects_special_use() && domain.is_special_use() {
+        return Plan::Decided(reject(
+            role,
+            m,
+            policy.unknown_domain_code(),
+            Reason::SpecialUse,
+            Rule::Policy,
+        ));
+    }
+    if policy.rejects_public_suffix() && domain.is_public_suffix() {
+        return Plan::Decided(reject(
+            role,
+            m,
+            policy.unknown_domain_code(),
+            Reason::PublicSuffix,
+            Rule::Policy,
+        ));
+    }
+    if !domain.fits_in_dns() {
+        // Postfix: 254/255-octet names pass syntax, and DNS refuses them
+        // before any query (DNS_INVAL): a definite "not found".
+        return Plan::Decided(reject(
+            role,
+            m,
+            policy.unknown_domain_code(),
+            Reason::UnknownDomain,
+            Rule::Dns,
+        ));
+    }
+    Plan::LookUp(domain)
+}
+
+/// The one place where DNS outcomes get their meaning: a permanent reject
+/// needs a definite negative answer (NXDOMAIN, NODATA everywhere, null MX);
+/// anything else without a positive answer is a temporary failure.
+fn judge_dns(
+    role: Role,
+    m: &Mailbox<'_>,
+    domain: &Domain<'_>,
+    policy: &Policy,
+    dns: Option<&DnsEvidence>,
+) -> Verdict {
+    let Some(ev) = dns else {
+        return reject(
+            role,
+            m,
+            TEMPFAIL_CODE,
+            Reason::TemporaryFailure(Transient::Deadline),
+            Rule::Dns,
+        );
+    };
+    if let Some(DnsOutcome::Records { records, .. }) = &ev.mx {
+        if records.iter().any(|r| r.is_null_mx()) {
+            let code = match role {
+                Role::Sender => NULL_MX_SENDER_CODE,
+                Role::Recipient => NULL_MX_RECIPIENT_CODE,
+            };
+            let (subject, detail) = (Reason::NullMx, Rule::Dns);
+            return Verdict::Reject(Reject::new(
+                role,
+                code,
+                subject,
+                detail,
+                m.internal(),
+                &domain.unicode(),
+            ));
+        }
+        if !records.is_empty() {
+            return accept(role, Rule::Dns);
+        }
+    }
+    if matches!(ev.mx, Some(DnsOutcome::NxDomain { .. })) {
+        return reject(
+            role,
+            m,
+            policy.unknown_domain_code(),
+            Reason::UnknownDomain,
+            Rule::Dns,
+        );
+    }
+    let answers = [&ev.mx, &ev.a, &ev.aaaa];
+    if answers
+        .iter()
+        .any(|o| o.as_ref().is_some_and(DnsOutcome::is_positive))
+    {
+        return accept(role, Rule::Dns);
+    }
+    if answers
+        .iter()
+        .all(|o| o.as_ref().is_some_and(DnsOutcome::is_definite_negative))
+    {
+        return reject(
+            role,
+            m,
+            policy.unknown_domain_code(),
+            Reason::UnknownDomain,
+            Rule::Dns,
+        );
+    }
+    let kind = answers
+        .iter()
+        .find_map(|o| o.as_ref().and_then(DnsOutcome::transient))
+        .unwrap_or(Transient::Deadline);
+    reject(
+        role,
+        m,
+        TEMPFAIL_CODE,
+        Reason::TemporaryFailure(kind),
+        Rule::Dns,
+    )
+}

@@ -1,0 +1,292 @@
+//! `Policy`: what the check enforces, and its builder.
+
+use std::time::Duration;
+
+use crate::address::{Mailbox, is_at_or_below, strip_one_trailing_dot};
+
+/// Which way the mail flows, from the protected customer's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Direction {
+    /// Mail arriving for the customer (approved senders apply).
+    #[default]
+    Inbound,
+    /// Mail the customer sends.
+    Outbound,
+}
+
+/// One approved-sender pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SenderPattern {
+    /// `user@example.com`: that address only.
+    Address(String),
+    /// `example.com` or `@example.com`: every address at that domain.
+    Domain(String),
+    /// `*.example.com` or `.example.com`: every address below that domain.
+    Subdomains(String),
+}
+
+/// Why a policy could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// A reply code outside the range its setting allows.
+    #[error("{setting}: reply code {code} is not in {min}..={max}")]
+    BadCode {
+        /// The setting.
+        setting: &'static str,
+        /// The code given.
+        code: u16,
+        /// Smallest allowed.
+        min: u16,
+        /// Largest allowed.
+        max: u16,
+    },
+    /// An empty approved-sender pattern or local domain.
+    #[error("empty {0}")]
+    Empty(&'static str),
+}
+
+/// What the check enforces. Build it with [`Policy::builder`]; the
+/// [`Default`] is the seed gateway's inbound policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Policy {
+    direction: Direction,
+    approved: Vec<SenderPattern>,
+    local_domains: Vec<String>,
+    unknown_domain_code: u16,
+    non_fqdn_code: u16,
+    accept_literals: bool,
+    reject_public_suffix: bool,
+    reject_special_use: bool,
+    deadline: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            direction: Direction::Inbound,
+            approved: Vec::new(),
+            local_domains: Vec::new(),
+            unknown_domain_code: 550,
+            non_fqdn_code: 504,
+            accept_literals: true,
+            reject_public_suffix: false,
+            reject_special_use: false,
+            deadline: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Policy {
+    /// A builder starting from the defaults.
+    pub fn builder() -> PolicyBuilder {
+        PolicyBuilder {
+            policy: Self::default(),
+            error: None,
+        }
+    }
+
+    /// Inbound or outbound. Default: inbound.
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// Code for an unknown domain. Default: 550 (the seed; Postfix's
+    /// default `unknown_address_reject_code` is 450).
+    pub fn unknown_domain_code(&self) -> u16 {
+        self.unknown_domain_code
+    }
+
+    /// Code for a non-fully-qualified domain. Default: 504
+    /// (`non_fqdn_reject_code`).
+    pub fn non_fqdn_code(&self) -> u16 {
+        self.non_fqdn_code
+    }
+
+    /// Whether address literals are accepted without a lookup. Default:
+    /// true, as in Postfix.
+    pub fn accepts_literals(&self) -> bool {
+        self.accept_literals
+    }
+
+    /// Whether a domain that is itself a public suffix is rejected.
+    /// Default: false.
+    pub fn rejects_public_suffix(&self) -> bool {
+        self.reject_public_suffix
+    }
+
+    /// Whether RFC 6761 special-use names are rejected without a lookup.
+    /// Default: false.
+    pub fn rejects_special_use(&self) -> bool {
+        self.reject_special_use
+    }
+
+    /// How long one check may take, DNS included. Default: 5 s.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Whether `domain` (A-label or as written, any case, one trailing dot
+    /// allowed) is a local domain.
+    pub fn is_local_domain(&self, domain: &str) -> bool {
+        let (domain, _) = strip_one_trailing_dot(domain);
+        self.local_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    /// Whether the sender is on the approved-senders list (case-insensitive,
+    /// on the normalized address). Direction is not considered here.
+    pub fn is_approved_sender(&self, sender: &Mailbox<'_>) -> bool {
+        if self.approved.is_empty() {
+            return false;
+        }
+        let address = sender.normalized();
+        let domain = sender.domain().map(|d| d.ascii());
+        let written = address.rsplit_once('@').map(|(_, d)| d);
+        self.approved.iter().any(|p| match p {
+            SenderPattern::Address(a) => *a == address,
+            SenderPattern::Domain(d) => domain == Some(d) || written == Some(d),
+            SenderPattern::Subdomains(d) => {
+                domain.is_some_and(|x| x != d && is_at_or_below(x, d))
+                    || written.is_some_and(|x| x != d && is_at_or_below(x, d))
+            }
+        })
+    }
+}
+
+/// Builds a [`Policy`]. Setters can be chained; [`build`](Self::build)
+/// reports the first invalid setting.
+#[derive(Debug, Clone)]
+pub struct PolicyBuilder {
+    policy: Policy,
+    error: Option<PolicyError>,
+}
+
+impl PolicyBuilder {
+    /// Inbound or outbound.
+    pub fn direction(mut self, direction: Direction) -> Self {
+        self.policy.direction = direction;
+        self
+    }
+
+    /// Adds an approved sender: `user@example.com` (that address),
+    /// `example.com` or `@example.com` (the whole domain), or
+    /// `*.example.com` / `.example.com` (every domain below it).
+    /// Case-insensitive; one trailing dot is ignored.
+    pub fn approve_sender(mut self, pattern: &str) -> Self {
+        let p = pattern.trim().to_lowercase();
+        let (p, _) = strip_one_trailing_dot(&p);
+        let parsed = if let Some(d) = p.strip_prefix("*.").or_else(|| p.strip_prefix('.')) {
+            SenderPattern::Subdomains(d.to_owned())
+        } else if let Some(d) = p.strip_prefix('@') {
+            SenderPattern::Domain(d.to_owned())
+        } else if p.contains('@') {
+            SenderPattern::Address(p.to_owned())
+        } else {
+            SenderPattern::Domain(p.to_owned())
+        };
+        match &parsed {
+            SenderPattern::Address(s) | SenderPattern::Domain(s) | SenderPattern::Subdomains(s)
+                if s.is_empty() =>
+            {
+                self.error
+                    .get_or_insert(PolicyError::Empty("approved sender"));
+            }
+            _ => self.policy.approved.push(parsed),
+        }
+        self
+    }
+
+    /// Adds approved senders from text: one pattern a line, `#` starts a
+    /// comment, and whatever follows white space is ignored (so a Postfix
+    /// access map, `user@example.com OK`, reads as is).
+    pub fn approved_senders_text(mut self, text: &str) -> Self {
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            if let Some(pattern) = line.split_whitespace().next() {
+                self = self.approve_sender(pattern);
+            }
+        }
+        self
+    }
+
+    /// Adds a local domain (final destination, like Postfix's
+    /// `mydestination`): its addresses skip the DNS check.
+    pub fn local_domain(mut self, domain: &str) -> Self {
+        let (d, _) = strip_one_trailing_dot(domain.trim());
+        if d.is_empty() {
+            self.error.get_or_insert(PolicyError::Empty("local domain"));
+        } else {
+            self.policy.local_domains.push(d.to_ascii_lowercase());
+        }
+        self
+    }
+
+    /// Reply code for an unknown domain, 400..=599. Default 550.
+    pub fn unknown_domain_code(mut self, code: u16) -> Self {
+        self.set_code("unknown_domain_code", code, 400, 599, |p| {
+            &mut p.unknown_domain_code
+        });
+        self
+    }
+
+    /// Reply code for a non-fully-qualified domain, 400..=599. Default 504.
+    pub fn non_fqdn_code(mut self, code: u16) -> Self {
+        self.set_code("non_fqdn_code", code, 400, 599, |p| &mut p.non_fqdn_code);
+        self
+    }
+
+    /// Whether address literals are accepted. Default true.
+    pub fn accept_literals(mut self, yes: bool) -> Self {
+        self.policy.accept_literals = yes;
+        self
+    }
+
+    /// Rejects domains that are themselves public suffixes. Default false.
+    pub fn reject_public_suffix(mut self, yes: bool) -> Self {
+        self.policy.reject_public_suffix = yes;
+        self
+    }
+
+    /// Rejects RFC 6761 special-use names. Default false.
+    pub fn reject_special_use(mut self, yes: bool) -> Self {
+        self.policy.reject_special_use = yes;
+        self
+    }
+
+    /// The per-check deadline. Default 5 s.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.policy.deadline = deadline;
+        self
+    }
+
+    /// The policy, or the first invalid setting.
+    pub fn build(self) -> Result<Policy, PolicyError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.policy),
+        }
+    }
+
+    fn set_code(
+        &mut self,
+        setting: &'static str,
+        code: u16,
+        min: u16,
+        max: u16,
+        field: fn(&mut Policy) -> &mut u16,
+    ) {
+        if (min..=max).contains(&code) {
+            *field(&mut self.policy) = code;
+        } else {
+            self.error.get_or_insert(PolicyError::BadCode {
+                setting,
+                code,
+                min,
+                max,
+            });
+        }
+    }
+}

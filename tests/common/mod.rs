@@ -1,0 +1,127 @@
+//! Shared test helpers: the Postfix oracle corpus and the oracle's DNS.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use envelope_check::{Checker, InMemoryResolver, Policy};
+
+pub const CASES: &str = include_str!("../data/cases.tsv");
+pub const ZONE: &str = include_str!("../data/zone.txt");
+pub const FAULTS: &str = include_str!("../data/faults.txt");
+pub const APPROVED: &str = include_str!("../data/approved_senders");
+pub const DEVIATIONS: &str = include_str!("../data/DEVIATIONS.md");
+
+/// One row of `cases.tsv`.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub id: String,
+    pub command: String,
+    pub address: String,
+    pub smtputf8: bool,
+    pub reply_to: String,
+    pub mail_reply: String,
+    pub postfix_reply: String,
+    pub note: String,
+}
+
+impl Case {
+    pub fn is_mail(&self) -> bool {
+        self.command == "MAIL"
+    }
+
+    /// The 555/552 rows are the MTA's ESMTP-parameter business, out of scope.
+    pub fn in_scope(&self) -> bool {
+        !(self.postfix_reply.starts_with("555 ") || self.postfix_reply.starts_with("552 "))
+    }
+
+    /// The reply that is this row's own verdict: for a MAIL row accepted by
+    /// Postfix, the MAIL reply (the RCPT reply is the recipient's); else the
+    /// decisive reply.
+    pub fn expected(&self) -> &str {
+        if self.is_mail() && self.reply_to == "RCPT" && self.postfix_reply.starts_with('2') {
+            &self.mail_reply
+        } else {
+            &self.postfix_reply
+        }
+    }
+
+    /// The argument as the oracle sent it (with its own ` SMTPUTF8`).
+    pub fn mail_argument(&self) -> String {
+        if self.smtputf8 {
+            format!("{} SMTPUTF8", self.address)
+        } else {
+            self.address.clone()
+        }
+    }
+}
+
+pub fn cases() -> Vec<Case> {
+    let mut lines = CASES.lines();
+    let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let (id, command, address, smtputf8, reply_to, mail_reply, postfix_reply, note) = (
+        col("id"),
+        col("command"),
+        col("address"),
+        col("smtputf8"),
+        col("reply_to"),
+        col("mail_reply"),
+        col("postfix_reply"),
+        col("note"),
+    );
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Case {
+                id: f[id].to_owned(),
+                command: f[command].to_owned(),
+                address: f[address].to_owned(),
+                smtputf8: f[smtputf8] == "yes",
+                reply_to: f[reply_to].to_owned(),
+                mail_reply: f[mail_reply].to_owned(),
+                postfix_reply: f[postfix_reply].to_owned(),
+                note: f[note].to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Documented deviations: id → (our reply, reason).
+pub fn deviations() -> HashMap<String, (String, String)> {
+    DEVIATIONS
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| id") && !l.starts_with("| --"))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+            (
+                cells[0].to_owned(),
+                (cells[1].trim_matches('`').to_owned(), cells[2].to_owned()),
+            )
+        })
+        .collect()
+}
+
+/// The oracle's DNS: zone.txt plus faults.txt.
+pub fn oracle_dns() -> InMemoryResolver {
+    let mut dns = InMemoryResolver::from_zone_text(ZONE).expect("zone.txt loads");
+    dns.load_faults(FAULTS).expect("faults.txt loads");
+    dns
+}
+
+/// The oracle's Postfix configuration as a policy.
+pub fn oracle_policy() -> Policy {
+    Policy::builder()
+        .approved_senders_text(APPROVED)
+        .local_domain("mx.oracle-mta.net")
+        .local_domain("localhost.oracle-mta.net")
+        .local_domain("localhost")
+        .deadline(Duration::from_secs(2))
+        .build()
+        .expect("valid policy")
+}
+
+pub fn oracle_checker() -> Checker<InMemoryResolver> {
+    Checker::new(oracle_dns(), oracle_policy())
+}

@@ -1,0 +1,79 @@
+//! Every in-scope row of the Postfix oracle corpus, through the `Checker`
+//! on `InMemoryResolver` loaded with the oracle's own DNS data: the reply
+//! must match Postfix byte for byte, or be a documented deviation.
+
+mod common;
+
+use common::{Case, cases, deviations, oracle_checker};
+use envelope_check::{Checker, InMemoryResolver, Verdict};
+
+async fn verdict(checker: &Checker<InMemoryResolver>, case: &Case) -> Verdict {
+    if case.is_mail() {
+        checker.check_mail_from(&case.mail_argument()).await
+    } else {
+        checker.check_rcpt_to(&case.address, case.smtputf8).await
+    }
+}
+
+#[tokio::test]
+async fn every_oracle_row_matches_postfix() {
+    let checker = oracle_checker();
+    let deviations = deviations();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in cases().iter().filter(|c| c.in_scope()) {
+        let got = verdict(&checker, case).await.to_string();
+        let want = match deviations.get(&case.id) {
+            Some((ours, _)) => {
+                assert_ne!(
+                    ours,
+                    case.expected(),
+                    "{}: a deviation must differ from Postfix",
+                    case.id
+                );
+                ours.as_str()
+            }
+            None => case.expected(),
+        };
+        if got != want {
+            failures.push(format!(
+                "{} {:?}\n   want {want}\n    got {got}",
+                case.id, case.address
+            ));
+        }
+        checked += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} rows differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(
+        checked, 235,
+        "the corpus has 239 rows, 4 of them out of scope"
+    );
+}
+
+#[tokio::test]
+async fn every_deviation_names_a_real_row() {
+    let ids: Vec<String> = cases().into_iter().map(|c| c.id).collect();
+    let deviations = deviations();
+    assert!(deviations.contains_key("S095"));
+    for id in deviations.keys() {
+        assert!(ids.contains(id), "DEVIATIONS.md names unknown row {id}");
+    }
+}
+
+#[tokio::test]
+async fn log_reasons_match_the_seed() {
+    let checker = oracle_checker();
+    let v = checker
+        .check_mail_from("<john@globex-nonexistent.com>")
+        .await;
+    assert_eq!(v.log_reason(), Some("unknown sender domain"));
+    let v = checker
+        .check_rcpt_to("<info@typo-domain-nx.com>", false)
+        .await;
+    assert_eq!(v.log_reason(), Some("unknown recipient domain"));
+}
