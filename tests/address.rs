@@ -1,0 +1,150 @@
+//! The address model against the Postfix oracle corpus, without DNS: the
+//! 501 rows are syntax errors, the 504 rows are not fully qualified, and
+//! every reject line echoes the address exactly as `Mailbox::echo` does.
+
+mod common;
+
+use common::cases;
+use envelope_check::{
+    AddressError, ForwardPath, Mailbox, ReversePath, parse_forward_path, parse_reverse_path,
+    split_command_argument,
+};
+
+/// The row's mailbox, or its syntax error; `None` for `<>`.
+fn parse(case: &common::Case) -> Result<Option<Mailbox<'static>>, AddressError> {
+    if case.is_mail() {
+        let text = case.mail_argument();
+        let arg = split_command_argument(&text)?;
+        Ok(
+            match parse_reverse_path(arg.path, arg.smtputf8)?.into_owned() {
+                ReversePath::Null => None,
+                ReversePath::Mailbox(m) => Some(m),
+            },
+        )
+    } else {
+        let arg = split_command_argument(&case.address)?;
+        Ok(
+            match parse_forward_path(arg.path, case.smtputf8 || arg.smtputf8)?.into_owned() {
+                ForwardPath::Postmaster(m) | ForwardPath::Mailbox(m) => Some(m),
+            },
+        )
+    }
+}
+
+#[test]
+fn syntax_rows_are_errors_and_others_parse() {
+    let mut checked = 0;
+    for case in cases().iter().filter(|c| c.in_scope()) {
+        let parsed = parse(case);
+        let want_error = case.expected().starts_with("501 ");
+        assert_eq!(
+            parsed.is_err(),
+            want_error,
+            "{} {:?}: {parsed:?}",
+            case.id,
+            case.address
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 235);
+}
+
+#[test]
+fn non_fqdn_rows_are_classified() {
+    let mut n = 0;
+    for case in cases().iter().filter(|c| c.in_scope()) {
+        let Ok(Some(mailbox)) = parse(case) else {
+            continue;
+        };
+        let want_504 = case.expected().starts_with("504 ");
+        // A bare <postmaster> recipient is exempt before the FQDN rule.
+        let exempt = !case.is_mail() && mailbox.internal().eq_ignore_ascii_case("postmaster");
+        if !exempt {
+            assert_eq!(
+                !mailbox.is_fully_qualified(),
+                want_504,
+                "{} {:?}",
+                case.id,
+                case.address
+            );
+        }
+        n += usize::from(want_504);
+    }
+    assert_eq!(n, 16, "the corpus has 16 non-FQDN rows");
+}
+
+#[test]
+fn every_reject_line_carries_the_echo() {
+    let mut n = 0;
+    for case in cases().iter().filter(|c| c.in_scope()) {
+        let line = case.expected();
+        if !line.contains("rejected:") {
+            continue;
+        }
+        let mailbox = parse(case).unwrap().unwrap();
+        let echo = format!(" {}: ", mailbox.echo());
+        assert!(
+            line.contains(&echo),
+            "{}: {echo:?} not in {line:?}",
+            case.id
+        );
+        n += 1;
+    }
+    assert!(n >= 90, "only {n} reject lines checked");
+}
+
+#[test]
+fn echo_examples_from_the_issue() {
+    let echo = |s: &str| {
+        parse_reverse_path(s, false)
+            .unwrap()
+            .mailbox()
+            .unwrap()
+            .echo()
+            .to_string()
+    };
+    assert_eq!(
+        echo("<\"john doe\"@globex-nonexistent.com>"),
+        "<john doe@globex-nonexistent.com>"
+    ); // S074
+    assert_eq!(
+        echo("<@northwind-traders.com:user@globex-nonexistent.com>"),
+        "<user@globex-nonexistent.com>"
+    ); // S069
+    assert_eq!(
+        echo("john@globex-nonexistent.com"),
+        "<john@globex-nonexistent.com>"
+    ); // S114
+    assert_eq!(
+        echo("<john@globex-nonexistent.com.>"),
+        "<john@globex-nonexistent.com.>"
+    ); // S062
+}
+
+#[test]
+fn classification() {
+    let m = |s: &str| {
+        parse_reverse_path(s, true)
+            .unwrap()
+            .mailbox()
+            .unwrap()
+            .clone()
+            .into_owned()
+    };
+    assert!(m("<a@[192.0.2.1]>").is_literal());
+    assert!(m("<a@[192.0.2.1]>").is_fully_qualified());
+    assert!(!m("<a@com.>").is_fully_qualified());
+    assert!(m("<a@пример.рф>").domain().unwrap().is_idn());
+    assert!(m("<a@xn--e1afmkfd.xn--p1ai>").domain().unwrap().is_idn());
+    assert!(!m("<a@example.org>").domain().unwrap().is_idn());
+    assert_eq!(
+        m("<a@пример.рф>").domain().unwrap().ascii(),
+        "xn--e1afmkfd.xn--p1ai"
+    );
+    assert_eq!(m("<a@пример.рф>").domain().unwrap().written(), "пример.рф");
+    let long = format!("<u@{}com>", "a.".repeat(126)); // 255 octets
+    assert!(
+        !m(&long).domain().unwrap().fits_in_dns(),
+        "254 octets cannot be asked"
+    );
+}

@@ -1,0 +1,192 @@
+//! The `check` example's contract: the oracle corpus fed as SMTP commands
+//! gives Postfix's replies, one line per command; usage errors exit 2.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// `cargo test` builds the examples next to the test binaries.
+fn check_binary() -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir
+        .join("examples")
+        .join(format!("check{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} not built", bin.display());
+    bin
+}
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(check_binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn oracle_args() -> Vec<String> {
+    let mut args = vec![
+        "--zone".into(),
+        data("zone.txt"),
+        "--faults".into(),
+        data("faults.txt"),
+        "--approved-senders".into(),
+        data("approved_senders"),
+    ];
+    for d in ["mx.oracle-mta.net", "localhost.oracle-mta.net", "localhost"] {
+        args.push("--local-domain".into());
+        args.push(d.into());
+    }
+    args
+}
+
+#[test]
+fn the_corpus_as_an_smtp_session() {
+    let deviations = common::deviations();
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for case in common::cases().iter().filter(|c| c.in_scope()) {
+        let utf8 = if case.smtputf8 { " SMTPUTF8" } else { "" };
+        let want = deviations
+            .get(&case.id)
+            .map_or(case.expected(), |(ours, _)| ours.as_str());
+        if case.is_mail() {
+            input.push_str(&format!("MAIL FROM:{}{utf8}\r\n", case.address));
+            expected.push(want.to_owned());
+        } else {
+            input.push_str(&format!(
+                "mail from:<probe@northwind-traders.com>{utf8}\nRCPT TO:{}\n",
+                case.address
+            ));
+            expected.push("250 2.1.0 Ok".to_owned());
+            expected.push(want.to_owned());
+        }
+        input.push_str("RSET\n");
+        expected.push("250 2.0.0 Ok".to_owned());
+    }
+    input.push_str("NOOP\n");
+    expected.push("502 5.5.2 Error: command not recognized".to_owned());
+    let args = oracle_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stdout, stderr) = run(&args, &input);
+    assert_eq!(code, 0, "{stderr}");
+    let got: Vec<&str> = stdout.lines().collect();
+    assert_eq!(got.len(), expected.len(), "one reply line per command");
+    for (i, (g, w)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g, w, "reply {i}");
+    }
+}
+
+#[test]
+fn sender_and_recipients_from_arguments() {
+    let (code, stdout, _) = run(
+        &[
+            "--rcpt",
+            "<a@good-mx.com>",
+            "--sender",
+            "<x@typo-domain.com>",
+            "--rcpt",
+            "<b@no-mail.net>",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "550 5.1.8 <x@typo-domain.com>: Sender address rejected: Domain not found\n\
+         250 2.1.5 Ok\n\
+         556 5.1.10 <b@no-mail.net>: Recipient address rejected: Domain no-mail.net does not accept mail (nullMX)\n"
+    );
+}
+
+#[test]
+fn smtputf8_applies_to_its_transaction_only() {
+    let args = oracle_args();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let input = "MAIL FROM:<a@northwind-traders.com> SMTPUTF8\nRCPT TO:<k@müller-bäckerei.de>\nRSET\n\
+                 MAIL FROM:<a@northwind-traders.com>\nRCPT TO:<k@müller-bäckerei.de>\n";
+    let (_, stdout, _) = run(&args, input);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[1], "250 2.1.5 Ok");
+    assert_eq!(lines[4], "501 5.1.3 Bad recipient address syntax");
+}
+
+#[test]
+fn the_demo_shows_every_kind_of_verdict() {
+    let input = "MAIL FROM:<>\nRCPT TO:<postmaster>\nRCPT TO:<a@good-mx.com>\nRCPT TO:<a@a-only.net>\n\
+                 RCPT TO:<a@aaaa-only.net>\nRCPT TO:<a@typo-domain.com>\nRCPT TO:<a@txt-only.com>\n\
+                 RCPT TO:<a@no-mail.net>\nRCPT TO:<a@servfail.example-dns.org>\nRCPT TO:<a@loop-a.net>\n\
+                 RCPT TO:<a@mail>\nRCPT TO:<a@>\nRCPT TO:<a@[192.0.2.1]>\n";
+    let (code, stdout, _) = run(&[], input);
+    assert_eq!(code, 0);
+    let codes: Vec<&str> = stdout.lines().map(|l| &l[..3]).collect();
+    assert_eq!(
+        codes,
+        [
+            "250", "250", "250", "250", "250", "550", "550", "556", "450", "450", "504", "501",
+            "250"
+        ]
+    );
+}
+
+#[test]
+fn usage_and_zone_errors_exit_2() {
+    let (code, _, stderr) = run(&["--zone", "/nonexistent/zone"], "");
+    assert_eq!(code, 2);
+    assert!(stderr.contains("/nonexistent/zone"), "{stderr}");
+    let bad = std::env::temp_dir().join(format!("bad-zone-{}.txt", std::process::id()));
+    std::fs::write(
+        &bad,
+        "$ORIGIN example.\n@ 300 IN SOA ns. h. 1 2 3 4 5\nx 300 IN A 300.1.1.1\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = run(&["--zone", bad.to_str().unwrap()], "");
+    std::fs::remove_file(&bad).ok();
+    assert_eq!(code, 2);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    let (code, _, _) = run(&["--direction", "sideways"], "");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn invalid_utf8_gets_a_reply_not_a_crash() {
+    let mut child = Command::new(check_binary())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"MAIL FROM:<\xff@x.com>\nRSET\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "500 5.5.2 Error: bad UTF-8 syntax\n250 2.0.0 Ok\n"
+    );
+}
