@@ -18,6 +18,8 @@ pub use address::{
 pub use checker::Checker;
 pub use engine::DnsEvidence;
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
-pub use resolver::memory::{Fault, InMemoryResolver, LoadError};
+#[cfg(feature = "hickory")]
+pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
+pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};
 pub use resolver::{DnsOutcome, QueryType, Record, Resolver, Transient};
 pub use verdict::{Accept, EnhancedStatus, MAX_REPLY_LINE, Reason, Reject, Role, Rule, Verdict};

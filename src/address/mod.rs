@@ -246,7 +246,9 @@ impl fmt::Display for Mailbox<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let local = self.local_part();
         f.write_str("<")?;
-        if local.is_empty() || is_dot_atom(local) {
+        // An empty local part is written `""`: a bare `<@...:` would read as
+        // a source route (the fuzzer found `<@[IPv6:...]>`).
+        if is_dot_atom(local) {
             f.write_str(local)?;
         } else {
             f.write_str("\"")?;
@@ -412,6 +414,7 @@ mod tests {
             "<\"a\\\"b\"@b.com>",
             "<@b.com>",
             "<user>",
+            "re<@[ipv6:2001:2:1]>",
         ] {
             let p = parse_reverse_path(s, false).unwrap();
             let again = p.mailbox().unwrap().to_string();

@@ -155,45 +155,31 @@ impl InMemoryResolver {
     /// parentheses); MX, A, AAAA and CNAME are served, SOA gives the negative
     /// TTL, and any other type (TXT, NS, ...) makes its name exist.
     pub fn load_zone(&mut self, text: &str) -> Result<(), LoadError> {
-        let (text, marked) = mark_underscore_labels(text);
-        let text = text.as_ref();
-        let unmark = |name: &Name| absolute(&unmark_labels(&name.to_ascii(), &marked));
-        let parsed = Parser::new(text, None, Some(Name::root())).parse();
-        let (origin, rrsets) = match parsed {
-            Ok(ok) => ok,
-            Err(source) => {
-                return Err(LoadError::Zone {
-                    line: failing_entry_line(text),
-                    source,
-                });
-            }
-        };
-        let origin = unmark(&origin);
-        for rrset in rrsets.values() {
-            let owner = unmark(rrset.name());
-            let ttl = rrset.ttl();
+        let (origin, records) = parse_zone(text)?;
+        let origin = absolute(&origin.to_ascii());
+        for record in &records {
+            let owner = absolute(&record.name.to_ascii());
+            let ttl = record.ttl;
             self.ensure_exists(&owner, &origin);
-            for record in rrset.records_without_rrsigs() {
-                match &record.data {
-                    RData::MX(mx) => self.push(
-                        &owner,
-                        QueryType::Mx,
-                        ttl,
-                        Record::Mx {
-                            preference: mx.preference,
-                            exchange: unmark(&mx.exchange),
-                        },
-                    ),
-                    RData::A(a) => self.push(&owner, QueryType::A, ttl, Record::A(a.0)),
-                    RData::AAAA(a) => self.push(&owner, QueryType::Aaaa, ttl, Record::Aaaa(a.0)),
-                    RData::CNAME(c) => self.set_cname(&owner, ttl, &unmark(&c.0)),
-                    RData::SOA(soa) => {
-                        let negative = ttl.min(soa.minimum);
-                        self.zones.retain(|(o, _)| *o != owner);
-                        self.zones.push((owner.clone(), negative));
-                    }
-                    _ => {}
+            match &record.data {
+                RData::MX(mx) => self.push(
+                    &owner,
+                    QueryType::Mx,
+                    ttl,
+                    Record::Mx {
+                        preference: mx.preference,
+                        exchange: absolute(&mx.exchange.to_ascii()),
+                    },
+                ),
+                RData::A(a) => self.push(&owner, QueryType::A, ttl, Record::A(a.0)),
+                RData::AAAA(a) => self.push(&owner, QueryType::Aaaa, ttl, Record::Aaaa(a.0)),
+                RData::CNAME(c) => self.set_cname(&owner, ttl, &c.0.to_ascii()),
+                RData::SOA(soa) => {
+                    let negative = ttl.min(soa.minimum);
+                    self.zones.retain(|(o, _)| *o != owner);
+                    self.zones.push((owner.clone(), negative));
                 }
+                _ => {}
             }
         }
         Ok(())
@@ -446,6 +432,49 @@ fn parent(name: &str) -> &str {
         Some(i) if i + 1 < name.len() => &name[i + 1..],
         _ => ".",
     }
+}
+
+/// Parses RFC 1035 master-file text (origin `.` unless `$ORIGIN` says
+/// otherwise) into hickory records, exactly as [`InMemoryResolver`] reads
+/// it: use it to serve the same data from another DNS server, such as an
+/// in-process `hickory-server` in tests. Returns the zone origin (the SOA
+/// owner, else the last `$ORIGIN`) and the records.
+pub fn parse_zone(
+    text: &str,
+) -> Result<(Name, Vec<hickory_resolver::proto::rr::Record>), LoadError> {
+    let (marked_text, marked) = mark_underscore_labels(text);
+    let (origin, rrsets) = Parser::new(marked_text.as_ref(), None, Some(Name::root()))
+        .parse()
+        .map_err(|source| LoadError::Zone {
+            line: failing_entry_line(&marked_text),
+            source,
+        })?;
+    let unmark = |name: &Name| -> Name {
+        if marked.is_empty() {
+            return name.clone();
+        }
+        Name::from_ascii(unmark_labels(&name.to_ascii(), &marked)).unwrap_or_else(|_| name.clone())
+    };
+    let mut records = Vec::new();
+    for rrset in rrsets.values() {
+        for record in rrset.records_without_rrsigs() {
+            let mut record = record.clone();
+            record.name = unmark(&record.name);
+            match &mut record.data {
+                RData::MX(mx) => mx.exchange = unmark(&mx.exchange),
+                RData::CNAME(c) => c.0 = unmark(&c.0),
+                _ => {}
+            }
+            records.push(record);
+        }
+    }
+    // The parser reports the last `$ORIGIN`; the zone's origin is the SOA
+    // owner when there is one.
+    let origin = records
+        .iter()
+        .find(|r| matches!(r.data, RData::SOA(_)))
+        .map_or_else(|| unmark(&origin), |r| r.name.clone());
+    Ok((origin, records))
 }
 
 /// hickory's zone parser runs IDNA (STD3) on every label that does not

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "hickory")]
+pub(crate) mod hickory;
 pub(crate) mod memory;
 
 /// The record types the check asks for.

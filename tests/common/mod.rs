@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub mod dns;
+
 use envelope_check::{Checker, InMemoryResolver, Policy};
 
 pub const CASES: &str = include_str!("../data/cases.tsv");

@@ -1,0 +1,210 @@
+//! `HickoryResolver`: the `Resolver` trait over hickory-resolver (feature
+//! `hickory`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+
+use super::{DnsOutcome, QueryType, Record, Resolver, Transient};
+
+/// Options of the hickory backend. Start from [`Default`] and set fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HickoryOptions {
+    /// Time to wait for one answer. Default: 2 s (hickory's is 5 s).
+    pub timeout: Duration,
+    /// Retries after the first send (hickory's `attempts`). Default: 1, so
+    /// an unanswered query costs about 4 s, inside the checker's 5 s
+    /// deadline.
+    pub attempts: usize,
+    /// Entries in hickory's own answer cache. Default: 0 (off): the
+    /// checker's verdict cache holds the result per domain, so a second
+    /// cache of the same answers would double the memory for no hits.
+    pub cache_size: u64,
+}
+
+impl Default for HickoryOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(2),
+            attempts: 1,
+            cache_size: 0,
+        }
+    }
+}
+
+/// Why a hickory resolver could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HickoryError {
+    /// `/etc/resolv.conf` could not be read or names no server.
+    #[error("system resolver configuration: {0}")]
+    SystemConf(#[source] NetError),
+    /// No name server was given.
+    #[error("no name servers")]
+    NoNameServers,
+    /// hickory refused the configuration.
+    #[error("building the resolver: {0}")]
+    Build(#[source] NetError),
+}
+
+/// DNS over the network through hickory-resolver, UDP with TCP fallback.
+///
+/// Names are always asked as absolute names: no search list, no `ndots`,
+/// no `/etc/hosts`. Needs a Tokio runtime.
+///
+/// ```no_run
+/// use envelope_check::{HickoryOptions, HickoryResolver};
+/// # #[tokio::main] async fn main() {
+/// let dns = HickoryResolver::from_system_conf(HickoryOptions::default()).unwrap();
+/// let local = HickoryResolver::with_name_servers(&["127.0.0.1:53".parse().unwrap()], HickoryOptions::default());
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct HickoryResolver {
+    inner: TokioResolver,
+}
+
+impl HickoryResolver {
+    /// The name servers of `/etc/resolv.conf` (search list and options
+    /// ignored).
+    pub fn from_system_conf(options: HickoryOptions) -> Result<Self, HickoryError> {
+        let (config, _) =
+            hickory_resolver::system_conf::read_system_conf().map_err(HickoryError::SystemConf)?;
+        let (_, _, servers) = config.into_parts();
+        Self::build(servers, &options)
+    }
+
+    /// Explicit name servers, `IP:port`, each over UDP with TCP fallback.
+    pub fn with_name_servers(
+        servers: &[SocketAddr],
+        options: HickoryOptions,
+    ) -> Result<Self, HickoryError> {
+        let servers = servers
+            .iter()
+            .map(|addr| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = addr.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = addr.port();
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                ns.connections = vec![udp, tcp];
+                ns
+            })
+            .collect();
+        Self::build(servers, &options)
+    }
+
+    fn build(
+        servers: Vec<NameServerConfig>,
+        options: &HickoryOptions,
+    ) -> Result<Self, HickoryError> {
+        if servers.is_empty() {
+            return Err(HickoryError::NoNameServers);
+        }
+        let config = ResolverConfig::from_parts(None, vec![], servers);
+        let mut opts = ResolverOpts::default();
+        opts.timeout = options.timeout;
+        opts.attempts = options.attempts;
+        opts.cache_size = options.cache_size;
+        opts.use_hosts_file = ResolveHosts::Never;
+        opts.ndots = 0;
+        opts.try_tcp_on_error = true;
+        let inner = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+            .with_options(opts)
+            .build()
+            .map_err(HickoryError::Build)?;
+        Ok(Self { inner })
+    }
+}
+
+#[async_trait]
+impl Resolver for HickoryResolver {
+    async fn query(&self, name: &str, qtype: QueryType) -> DnsOutcome {
+        let Ok(mut name) = Name::from_ascii(name) else {
+            // Not representable as a DNS name: nothing could answer it.
+            return DnsOutcome::Transient(Transient::Malformed);
+        };
+        name.set_fqdn(true);
+        let rtype = match qtype {
+            QueryType::Mx => RecordType::MX,
+            QueryType::A => RecordType::A,
+            QueryType::Aaaa => RecordType::AAAA,
+        };
+        match self.inner.lookup(name, rtype).await {
+            Ok(lookup) => {
+                let mut ttl = u32::MAX;
+                // A CNAME'd name also returns the CNAME records: keep the
+                // asked type only.
+                let records: Vec<Record> = lookup
+                    .answers()
+                    .iter()
+                    .filter_map(|r| {
+                        let record = match &r.data {
+                            RData::MX(mx) if qtype == QueryType::Mx => Record::Mx {
+                                preference: mx.preference,
+                                exchange: mx.exchange.to_ascii(),
+                            },
+                            RData::A(a) if qtype == QueryType::A => Record::A(a.0),
+                            RData::AAAA(a) if qtype == QueryType::Aaaa => Record::Aaaa(a.0),
+                            _ => return None,
+                        };
+                        ttl = ttl.min(r.ttl);
+                        Some(record)
+                    })
+                    .collect();
+                if records.is_empty() {
+                    DnsOutcome::NoData { negative_ttl: None }
+                } else {
+                    DnsOutcome::Records { records, ttl }
+                }
+            }
+            Err(e) => map_error(e),
+        }
+    }
+}
+
+/// Every hickory failure keeps its kind; only NXDOMAIN and NODATA are
+/// definite.
+fn map_error(error: NetError) -> DnsOutcome {
+    match error {
+        NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            if no.response_code == ResponseCode::NXDomain {
+                DnsOutcome::NxDomain {
+                    negative_ttl: no.negative_ttl,
+                }
+            } else if no.response_code == ResponseCode::NoError {
+                DnsOutcome::NoData {
+                    negative_ttl: no.negative_ttl,
+                }
+            } else {
+                DnsOutcome::Transient(rcode(no.response_code))
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(rc)) => DnsOutcome::Transient(rcode(rc)),
+        NetError::Timeout => DnsOutcome::Transient(Transient::Timeout),
+        NetError::Io(e) => DnsOutcome::Transient(Transient::Network(e.kind())),
+        NetError::NoConnections | NetError::Busy => {
+            DnsOutcome::Transient(Transient::Network(std::io::ErrorKind::NotConnected))
+        }
+        NetError::Proto(_) | NetError::ParseInt(_) => DnsOutcome::Transient(Transient::Malformed),
+        _ => DnsOutcome::Transient(Transient::Malformed),
+    }
+}
+
+fn rcode(rc: ResponseCode) -> Transient {
+    match rc {
+        ResponseCode::ServFail => Transient::ServFail,
+        ResponseCode::Refused => Transient::Refused,
+        other => Transient::Rcode(u16::from(other)),
+    }
+}

@@ -1,0 +1,224 @@
+//! `HickoryResolver` against real DNS servers on 127.0.0.1: the oracle
+//! corpus through an in-process hickory-server, the mapping of every
+//! outcome, and the fault matrix.
+#![cfg(feature = "hickory")]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::dns::{Behaviour, OracleServer, RawServer};
+use envelope_check::{
+    Checker, DnsOutcome, HickoryOptions, HickoryResolver, Policy, QueryType, Resolver, Transient,
+};
+use hickory_server::proto::op::ResponseCode;
+
+fn options(timeout_ms: u64) -> HickoryOptions {
+    let mut o = HickoryOptions::default();
+    o.timeout = Duration::from_millis(timeout_ms);
+    o.attempts = 0;
+    o
+}
+
+fn resolver(addr: SocketAddr, timeout_ms: u64) -> HickoryResolver {
+    HickoryResolver::with_name_servers(&[addr], options(timeout_ms)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_oracle_row_gives_the_same_reply_as_in_memory() {
+    let server = OracleServer::start().await;
+    let hickory = Checker::new(resolver(server.addr, 300), common::oracle_policy());
+    let memory = common::oracle_checker();
+    let deviations = common::deviations();
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for case in common::cases().iter().filter(|c| c.in_scope()) {
+        let (got, want) = if case.is_mail() {
+            let arg = case.mail_argument();
+            (
+                hickory.check_mail_from(&arg).await,
+                memory.check_mail_from(&arg).await,
+            )
+        } else {
+            (
+                hickory.check_rcpt_to(&case.address, case.smtputf8).await,
+                memory.check_rcpt_to(&case.address, case.smtputf8).await,
+            )
+        };
+        let oracle = deviations
+            .get(&case.id)
+            .map_or(case.expected(), |(ours, _)| ours.as_str());
+        if got.to_string() != want.to_string() || got.to_string() != oracle {
+            failures.push(format!(
+                "{} {}\n  hickory {got}\n  memory  {want}\n  oracle  {oracle}",
+                case.id, case.address
+            ));
+        }
+        n += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rows differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(n, 235);
+}
+
+#[tokio::test]
+async fn outcomes_map_to_typed_answers() {
+    use Behaviour::*;
+    type Expect = fn(&DnsOutcome) -> bool;
+    let cases: Vec<(Behaviour, Expect)> = vec![
+        (Positive, |o| o.is_positive()),
+        (NoData, |o| {
+            *o == DnsOutcome::NoData {
+                negative_ttl: Some(42),
+            }
+        }),
+        (NxDomain, |o| {
+            *o == DnsOutcome::NxDomain {
+                negative_ttl: Some(42),
+            }
+        }),
+        (Rcode(ResponseCode::ServFail), |o| {
+            o.transient() == Some(Transient::ServFail)
+        }),
+        (Rcode(ResponseCode::Refused), |o| {
+            o.transient() == Some(Transient::Refused)
+        }),
+        (Rcode(ResponseCode::FormErr), |o| {
+            o.transient() == Some(Transient::Rcode(1))
+        }),
+        (Rcode(ResponseCode::NotImp), |o| {
+            o.transient() == Some(Transient::Rcode(4))
+        }),
+        (Silent, |o| o.transient() == Some(Transient::Timeout)),
+        (Truncated, |o| o.is_positive()),
+        (Slow(50), |o| o.is_positive()),
+        (Slow(1500), |o| o.transient() == Some(Transient::Timeout)),
+        (Malformed, |o| o.transient().is_some()),
+    ];
+    for (behaviour, ok) in cases {
+        let server = RawServer::start(behaviour, behaviour, behaviour).await;
+        let dns = resolver(server.addr, 400);
+        for qtype in [QueryType::Mx, QueryType::A, QueryType::Aaaa] {
+            let outcome = dns.query("host.example.", qtype).await;
+            assert!(ok(&outcome), "{behaviour:?} {qtype}: {outcome:?}");
+            if let DnsOutcome::Records { records, ttl } = &outcome {
+                assert_eq!(*ttl, 120);
+                assert_eq!(records.len(), 1);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_closed_port_is_transient() {
+    // Bind and drop to find a port nothing listens on.
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let outcome = resolver(addr, 200)
+        .query("host.example.", QueryType::Mx)
+        .await;
+    assert!(outcome.transient().is_some(), "{outcome:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_matrix_never_gives_a_5xx() {
+    use Behaviour::*;
+    let faults = [
+        Rcode(ResponseCode::ServFail),
+        Rcode(ResponseCode::Refused),
+        Rcode(ResponseCode::FormErr),
+        Silent,
+        Slow(2000),
+        Malformed,
+    ];
+    let policy = Policy::builder()
+        .deadline(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    for fault in faults {
+        for stage in [QueryType::Mx, QueryType::A, QueryType::Aaaa] {
+            // Every other stage answers a definite negative: without the
+            // fault this domain would get 550.
+            let at = |q| if q == stage { fault } else { NoData };
+            let server =
+                RawServer::start(at(QueryType::Mx), at(QueryType::A), at(QueryType::Aaaa)).await;
+            let checker = Checker::new(resolver(server.addr, 300), policy.clone());
+            let run = async {
+                (
+                    checker.check_mail_from("<u@host.example>").await,
+                    checker.check_rcpt_to("<u@host.example>", false).await,
+                )
+            };
+            let (s, r) = tokio::time::timeout(Duration::from_secs(5), run)
+                .await
+                .unwrap_or_else(|_| panic!("{fault:?} at {stage}: no verdict"));
+            for v in [&s, &r] {
+                assert_eq!(v.code(), 450, "{fault:?} at {stage}: {v}");
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_gives_450_by_the_deadline() {
+    let server = RawServer::start(Behaviour::Silent, Behaviour::Silent, Behaviour::Silent).await;
+    // hickory alone would wait 2 s x 2 sends; the check's deadline is 500 ms.
+    let dns =
+        HickoryResolver::with_name_servers(&[server.addr], HickoryOptions::default()).unwrap();
+    let policy = Policy::builder()
+        .deadline(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let checker = Checker::new(dns, policy);
+    let v = tokio::time::timeout(
+        Duration::from_secs(3),
+        checker.check_rcpt_to("<u@host.example>", false),
+    )
+    .await
+    .expect("the check must end at its deadline, long before hickory gives up");
+    assert_eq!(
+        v.to_string(),
+        "450 4.1.2 <u@host.example>: Recipient address rejected: Domain not found"
+    );
+    assert_eq!(
+        v.reject().unwrap().reason(),
+        envelope_check::Reason::TemporaryFailure(Transient::Deadline)
+    );
+}
+
+#[tokio::test]
+async fn cname_records_are_filtered_out() {
+    let server = OracleServer::start().await;
+    let dns = resolver(server.addr, 500);
+    match dns.query("alias-to-good.net.", QueryType::Mx).await {
+        DnsOutcome::Records { records, .. } => {
+            assert_eq!(records.len(), 2, "{records:?}");
+            assert!(
+                records
+                    .iter()
+                    .all(|r| matches!(r, envelope_check::Record::Mx { .. }))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "requires live DNS"]
+async fn live_system_resolver() {
+    let dns = HickoryResolver::from_system_conf(HickoryOptions::default()).unwrap();
+    let checker = Checker::new(dns, Policy::default());
+    assert!(
+        checker
+            .check_rcpt_to("<postmaster@gmail.com>", false)
+            .await
+            .is_accept()
+    );
+}
