@@ -4,14 +4,16 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Mutex;
 use std::task::Poll;
+use std::time::Instant;
 
 use crate::address::{
     Domain, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path,
     split_command_argument,
 };
-use crate::engine::{self, DnsEvidence, Plan};
+use crate::cache::{self, Cache, CacheConfig, Entry};
+use crate::engine::{self, DnsEvidence, DomainStatus, Plan};
 use crate::policy::Policy;
-use crate::resolver::{DnsOutcome, QueryType, Resolver};
+use crate::resolver::{DnsOutcome, QueryType, Resolver, Transient};
 use crate::verdict::{Role, Verdict};
 
 /// Checks envelope senders and recipients against a [`Policy`], asking a
@@ -22,16 +24,49 @@ use crate::verdict::{Role, Verdict};
 /// positive answer wins (at most three queries in two round trips). Every
 /// check finishes within the policy's deadline; the lookup needs a Tokio
 /// runtime with the time driver enabled.
-#[derive(Debug)]
+///
+/// Results are cached per domain (see [`CacheConfig`]): positive ones for
+/// the answers' TTL, negative ones for the SOA negative TTL, transient
+/// failures never. Concurrent checks of the same uncached domain share one
+/// lookup.
 pub struct Checker<R> {
     resolver: R,
     policy: Policy,
+    cache_config: CacheConfig,
+    cache: Option<Cache>,
+}
+
+impl<R> std::fmt::Debug for Checker<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("policy", &self.policy)
+            .field("cache_config", &self.cache_config)
+            .field("cached_domains", &self.cache.as_ref().map_or(0, Cache::len))
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: Resolver> Checker<R> {
-    /// A checker over `resolver` enforcing `policy`.
+    /// A checker over `resolver` enforcing `policy`, with the default cache.
     pub fn new(resolver: R, policy: Policy) -> Self {
-        Self { resolver, policy }
+        Self::with_cache(resolver, policy, CacheConfig::default())
+    }
+
+    /// A checker with the given cache settings
+    /// ([`CacheConfig::disabled`] for none).
+    pub fn with_cache(resolver: R, policy: Policy, cache_config: CacheConfig) -> Self {
+        let cache = cache::new_cache(&cache_config);
+        Self {
+            resolver,
+            policy,
+            cache_config,
+            cache,
+        }
+    }
+
+    /// Domains currently held in the cache.
+    pub fn cached_domains(&self) -> usize {
+        self.cache.as_ref().map_or(0, Cache::len)
     }
 
     /// The policy.
@@ -73,8 +108,8 @@ impl<R: Resolver> Checker<R> {
         match engine::plan_sender(path, &self.policy) {
             Plan::Decided(v) => v,
             Plan::LookUp(domain) => {
-                let evidence = self.look_up(&domain).await;
-                engine::decide_sender(path, &self.policy, Some(&evidence))
+                let status = self.domain_status(&domain).await;
+                engine::decide_sender(path, &self.policy, Some(status))
             }
         }
     }
@@ -84,22 +119,63 @@ impl<R: Resolver> Checker<R> {
         match engine::plan_recipient(path, &self.policy) {
             Plan::Decided(v) => v,
             Plan::LookUp(domain) => {
-                let evidence = self.look_up(&domain).await;
-                engine::decide_recipient(path, &self.policy, Some(&evidence))
+                let status = self.domain_status(&domain).await;
+                engine::decide_recipient(path, &self.policy, Some(status))
             }
         }
     }
 
-    /// Gathers the DNS evidence for `domain` within the policy's deadline.
-    /// What did not arrive in time is missing from the evidence, which the
-    /// engine turns into a temporary failure.
+    /// What the DNS says about `domain`: from the cache, from a lookup
+    /// another check has under way, or from a fresh lookup. Within the
+    /// policy's deadline, waiting included.
+    pub async fn domain_status(&self, domain: &Domain<'_>) -> DomainStatus {
+        let start = tokio::time::Instant::now();
+        let Some(cache) = &self.cache else {
+            return engine::classify(&self.look_up(domain).await);
+        };
+        let key = domain.ascii();
+        if let Some(entry) = cache.get(key) {
+            if Instant::now() < entry.expires {
+                return entry.status;
+            }
+            cache.remove(key);
+        }
+        let deadline = start + self.policy.deadline();
+        match tokio::time::timeout_at(deadline, cache.get_value_or_guard_async(key)).await {
+            Err(_) => DomainStatus::Unavailable(Transient::Deadline),
+            // Filled by the check that held the guard: fresh, or a result
+            // shared only with the checks that waited for it.
+            Ok(Ok(entry)) => entry.status,
+            Ok(Err(guard)) => {
+                let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let evidence = self.look_up_within(domain, remaining).await;
+                let status = engine::classify(&evidence);
+                let ttl = engine::cache_ttl(&evidence, status);
+                let expires = cache::expiry(&self.cache_config, status, ttl, Instant::now());
+                let _ = guard.insert(Entry { status, expires });
+                status
+            }
+        }
+    }
+
+    /// Gathers the DNS evidence for `domain` (no cache) within the policy's
+    /// deadline. What did not arrive in time is missing from the evidence,
+    /// which [`engine::classify`] turns into a temporary failure.
     pub async fn look_up(&self, domain: &Domain<'_>) -> DnsEvidence {
+        self.look_up_within(domain, self.policy.deadline()).await
+    }
+
+    async fn look_up_within(
+        &self,
+        domain: &Domain<'_>,
+        budget: std::time::Duration,
+    ) -> DnsEvidence {
         let mut name = String::with_capacity(domain.ascii().len() + 1);
         name.push_str(domain.ascii());
         name.push('.');
         let evidence = Mutex::new(DnsEvidence::default());
         let gather = gather(&self.resolver, &name, &evidence);
-        let _ = tokio::time::timeout(self.policy.deadline(), gather).await;
+        let _ = tokio::time::timeout(budget, gather).await;
         evidence
             .into_inner()
             .unwrap_or_else(|poison| poison.into_inner())

@@ -27,6 +27,97 @@ pub struct DnsEvidence {
     pub aaaa: Option<DnsOutcome>,
 }
 
+/// What the DNS says about a domain, for the purpose of mail: the meaning
+/// of the evidence, decided in one place ([`classify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DomainStatus {
+    /// An MX (not null), A or AAAA answer exists.
+    Exists,
+    /// A definite negative: NXDOMAIN, or NODATA for MX, A and AAAA.
+    NotFound,
+    /// The domain publishes a null MX (any MX whose exchange is the root).
+    NullMx,
+    /// No definite answer: a transient failure or the deadline.
+    Unavailable(Transient),
+}
+
+impl DomainStatus {
+    /// Whether this status may be cached (everything but `Unavailable`).
+    pub fn is_definite(self) -> bool {
+        !matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// The one place where DNS outcomes get their meaning: a permanent status
+/// needs a definite negative answer (NXDOMAIN, NODATA everywhere, null MX);
+/// anything else without a positive answer is `Unavailable`. Missing
+/// outcomes (not asked, or not answered before the deadline) are not
+/// definite.
+pub fn classify(ev: &DnsEvidence) -> DomainStatus {
+    if let Some(DnsOutcome::Records { records, .. }) = &ev.mx {
+        if records.iter().any(|r| r.is_null_mx()) {
+            return DomainStatus::NullMx;
+        }
+        if !records.is_empty() {
+            return DomainStatus::Exists;
+        }
+    }
+    if matches!(ev.mx, Some(DnsOutcome::NxDomain { .. })) {
+        return DomainStatus::NotFound;
+    }
+    let answers = [&ev.mx, &ev.a, &ev.aaaa];
+    if answers
+        .iter()
+        .any(|o| o.as_ref().is_some_and(DnsOutcome::is_positive))
+    {
+        return DomainStatus::Exists;
+    }
+    if answers
+        .iter()
+        .all(|o| o.as_ref().is_some_and(DnsOutcome::is_definite_negative))
+    {
+        return DomainStatus::NotFound;
+    }
+    DomainStatus::Unavailable(
+        answers
+            .iter()
+            .find_map(|o| o.as_ref().and_then(DnsOutcome::transient))
+            .unwrap_or(Transient::Deadline),
+    )
+}
+
+/// How long a status may be cached, from the TTLs of the answers it rests
+/// on: the answers used for a positive status, the SOA negative TTL (RFC
+/// 2308) for a negative one. `None`: do not cache (transient, or a negative
+/// answer without an SOA).
+pub fn cache_ttl(ev: &DnsEvidence, status: DomainStatus) -> Option<u32> {
+    let ttl = |o: &Option<DnsOutcome>| match o {
+        Some(DnsOutcome::Records { records, ttl }) if !records.is_empty() => Some(*ttl),
+        Some(DnsOutcome::NoData { negative_ttl } | DnsOutcome::NxDomain { negative_ttl }) => {
+            *negative_ttl
+        }
+        _ => None,
+    };
+    match status {
+        DomainStatus::Exists => [&ev.mx, &ev.a, &ev.aaaa]
+            .into_iter()
+            .filter(|o| o.as_ref().is_some_and(DnsOutcome::is_positive))
+            .filter_map(ttl)
+            .min(),
+        DomainStatus::NullMx => ttl(&ev.mx),
+        DomainStatus::NotFound => match &ev.mx {
+            Some(DnsOutcome::NxDomain { negative_ttl }) => *negative_ttl,
+            _ => {
+                let all: Option<Vec<u32>> =
+                    [&ev.mx, &ev.a, &ev.aaaa].into_iter().map(ttl).collect();
+                all.and_then(|v| v.into_iter().min())
+            }
+        },
+        DomainStatus::Unavailable(_) => None,
+    }
+}
+
 /// What the checker must do next for one address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan<'m> {
@@ -68,13 +159,13 @@ pub fn plan_recipient<'m>(path: &'m ForwardPath<'m>, policy: &Policy) -> Plan<'m
     }
 }
 
-/// The sender's verdict. `dns` is the evidence for the domain that
-/// [`plan_sender`] asked for; `None` (no answer before the deadline) gives a
-/// temporary failure when a lookup was needed.
+/// The sender's verdict. `dns` is the status of the domain that
+/// [`plan_sender`] asked for (see [`classify`]); `None` (nothing known)
+/// gives a temporary failure when a lookup was needed.
 pub fn decide_sender(
     path: &ReversePath<'_>,
     policy: &Policy,
-    dns: Option<&DnsEvidence>,
+    dns: Option<DomainStatus>,
 ) -> Verdict {
     match path {
         ReversePath::Null => accept(Role::Sender, Rule::Exemption),
@@ -86,7 +177,7 @@ pub fn decide_sender(
 pub fn decide_recipient(
     path: &ForwardPath<'_>,
     policy: &Policy,
-    dns: Option<&DnsEvidence>,
+    dns: Option<DomainStatus>,
 ) -> Verdict {
     match path {
         ForwardPath::Postmaster(_) => accept(Role::Recipient, Rule::Exemption),
@@ -98,7 +189,7 @@ fn decide_mailbox(
     role: Role,
     m: &Mailbox<'_>,
     policy: &Policy,
-    dns: Option<&DnsEvidence>,
+    dns: Option<DomainStatus>,
 ) -> Verdict {
     match plan_mailbox(role, m, policy) {
         Plan::Decided(v) => v,
@@ -186,82 +277,43 @@ fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m>
     Plan::LookUp(domain)
 }
 
-/// The one place where DNS outcomes get their meaning: a permanent reject
-/// needs a definite negative answer (NXDOMAIN, NODATA everywhere, null MX);
-/// anything else without a positive answer is a temporary failure.
+/// The verdict for a domain status.
 fn judge_dns(
     role: Role,
     m: &Mailbox<'_>,
     domain: &Domain<'_>,
     policy: &Policy,
-    dns: Option<&DnsEvidence>,
+    dns: Option<DomainStatus>,
 ) -> Verdict {
-    let Some(ev) = dns else {
-        return reject(
+    match dns.unwrap_or(DomainStatus::Unavailable(Transient::Deadline)) {
+        DomainStatus::Exists => accept(role, Rule::Dns),
+        DomainStatus::NotFound => reject(
             role,
             m,
-            TEMPFAIL_CODE,
-            Reason::TemporaryFailure(Transient::Deadline),
+            policy.unknown_domain_code(),
+            Reason::UnknownDomain,
             Rule::Dns,
-        );
-    };
-    if let Some(DnsOutcome::Records { records, .. }) = &ev.mx {
-        if records.iter().any(|r| r.is_null_mx()) {
+        ),
+        DomainStatus::NullMx => {
             let code = match role {
                 Role::Sender => NULL_MX_SENDER_CODE,
                 Role::Recipient => NULL_MX_RECIPIENT_CODE,
             };
-            let (subject, detail) = (Reason::NullMx, Rule::Dns);
-            return Verdict::Reject(Reject::new(
+            Verdict::Reject(Reject::new(
                 role,
                 code,
-                subject,
-                detail,
+                Reason::NullMx,
+                Rule::Dns,
                 m.internal(),
                 &domain.unicode(),
-            ));
+            ))
         }
-        if !records.is_empty() {
-            return accept(role, Rule::Dns);
-        }
-    }
-    if matches!(ev.mx, Some(DnsOutcome::NxDomain { .. })) {
-        return reject(
+        DomainStatus::Unavailable(kind) => reject(
             role,
             m,
-            policy.unknown_domain_code(),
-            Reason::UnknownDomain,
+            TEMPFAIL_CODE,
+            Reason::TemporaryFailure(kind),
             Rule::Dns,
-        );
+        ),
     }
-    let answers = [&ev.mx, &ev.a, &ev.aaaa];
-    if answers
-        .iter()
-        .any(|o| o.as_ref().is_some_and(DnsOutcome::is_positive))
-    {
-        return accept(role, Rule::Dns);
-    }
-    if answers
-        .iter()
-        .all(|o| o.as_ref().is_some_and(DnsOutcome::is_definite_negative))
-    {
-        return reject(
-            role,
-            m,
-            policy.unknown_domain_code(),
-            Reason::UnknownDomain,
-            Rule::Dns,
-        );
-    }
-    let kind = answers
-        .iter()
-        .find_map(|o| o.as_ref().and_then(DnsOutcome::transient))
-        .unwrap_or(Transient::Deadline);
-    reject(
-        role,
-        m,
-        TEMPFAIL_CODE,
-        Reason::TemporaryFailure(kind),
-        Rule::Dns,
-    )
 }

@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 mod address;
+mod cache;
 mod checker;
 pub mod engine;
 mod policy;
@@ -15,8 +16,9 @@ pub use address::{
     Mailbox, ReversePath, parse_forward_path, parse_reverse_path, split_command_argument,
     split_command_argument_bytes,
 };
+pub use cache::CacheConfig;
 pub use checker::Checker;
-pub use engine::DnsEvidence;
+pub use engine::{DnsEvidence, DomainStatus};
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use envelope_check::engine::{DnsEvidence, decide_recipient, decide_sender};
+use envelope_check::engine::{DnsEvidence, classify, decide_recipient, decide_sender};
 use envelope_check::{
     Checker, DnsOutcome, Fault, InMemoryResolver, Policy, QueryType, Reason, Record, Resolver,
     Rule, Transient, Verdict, parse_forward_path, parse_reverse_path,
@@ -303,12 +303,12 @@ async fn query_budget_on_the_oracle_zone() {
 
 fn sender(evidence: DnsEvidence) -> Verdict {
     let path = parse_reverse_path("<Who@Example.COM>", false).unwrap();
-    decide_sender(&path, &Policy::default(), Some(&evidence))
+    decide_sender(&path, &Policy::default(), Some(classify(&evidence)))
 }
 
 fn recipient(evidence: DnsEvidence) -> Verdict {
     let path = parse_forward_path("<Who@Example.COM>", false).unwrap();
-    decide_recipient(&path, &Policy::default(), Some(&evidence))
+    decide_recipient(&path, &Policy::default(), Some(classify(&evidence)))
 }
 
 #[test]
@@ -407,10 +407,10 @@ fn policy_codes_and_opt_ins() {
     let v = decide_sender(
         &path,
         &p,
-        Some(&DnsEvidence {
+        Some(classify(&DnsEvidence {
             mx: Some(NXDOMAIN),
             ..Default::default()
-        }),
+        })),
     );
     assert_eq!(
         v.to_string(),
@@ -466,7 +466,7 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
     };
     let check = |p: &Policy, s: &str| {
         let path = parse_reverse_path(s, false).unwrap();
-        decide_sender(&path, p, Some(&nx))
+        decide_sender(&path, p, Some(classify(&nx)))
     };
     let inbound = build(Direction::Inbound);
     for ok in [
@@ -491,5 +491,8 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
     );
     // Recipients are never approved.
     let path = parse_forward_path("<vip@nx.example>", false).unwrap();
-    assert_eq!(decide_recipient(&path, &inbound, Some(&nx)).code(), 550);
+    assert_eq!(
+        decide_recipient(&path, &inbound, Some(classify(&nx))).code(),
+        550
+    );
 }

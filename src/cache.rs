@@ -1,0 +1,76 @@
+//! The verdict cache: per domain, what the DNS said and until when.
+//!
+//! Keyed by the A-label domain; the value is a [`DomainStatus`] (a couple
+//! of bytes) and its expiry. Built on `quick_cache` (bounded, S3-FIFO
+//! eviction, lock-striped reads without allocation), whose placeholder
+//! guards make concurrent checks of the same uncached domain share one
+//! lookup.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::DomainStatus;
+
+/// Settings of the checker's verdict cache. Start from [`Default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// Most domains held; the least useful are evicted beyond it. 0 turns
+    /// the cache off. Default: 100 000 (about 10 MB).
+    pub capacity: usize,
+    /// Upper bound on a positive entry's life (it is otherwise the smallest
+    /// TTL of the answers used). Default: 1 hour.
+    pub max_positive_ttl: Duration,
+    /// Upper bound on a negative entry's life (it is otherwise the SOA
+    /// negative TTL, RFC 2308). Default: 15 minutes.
+    pub max_negative_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 100_000,
+            max_positive_ttl: Duration::from_secs(3600),
+            max_negative_ttl: Duration::from_secs(900),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// No cache: every check asks the resolver.
+    pub fn disabled() -> Self {
+        Self {
+            capacity: 0,
+            ..Self::default()
+        }
+    }
+}
+
+/// One cached domain.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    pub(crate) status: DomainStatus,
+    pub(crate) expires: Instant,
+}
+
+pub(crate) type Cache = quick_cache::sync::Cache<String, Entry>;
+
+pub(crate) fn new_cache(config: &CacheConfig) -> Option<Cache> {
+    (config.capacity > 0).then(|| Cache::new(config.capacity))
+}
+
+/// The expiry of a freshly looked-up status: `now` (usable only by the
+/// checks already waiting for it) when it must not be cached.
+pub(crate) fn expiry(
+    config: &CacheConfig,
+    status: DomainStatus,
+    ttl: Option<u32>,
+    now: Instant,
+) -> Instant {
+    let cap = match status {
+        DomainStatus::Exists => config.max_positive_ttl,
+        DomainStatus::NotFound | DomainStatus::NullMx => config.max_negative_ttl,
+        _ => Duration::ZERO,
+    };
+    let ttl = ttl.map_or(Duration::ZERO, |t| Duration::from_secs(u64::from(t)));
+    now + ttl.min(cap)
+}
