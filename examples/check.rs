@@ -3,22 +3,30 @@
 //! ```text
 //! cargo run --example check -- [--zone FILE]... [--faults FILE] [--approved-senders FILE]
 //!      [--local-domain NAME]... [--direction inbound|outbound] [--smtputf8]
-//!      [--sender ADDR] [--rcpt ADDR]...
+//!      [--nameserver IP:PORT]... [--system] [--sender ADDR] [--rcpt ADDR]...
 //! ```
 //!
-//! Without `--zone` it answers from the embedded demo DNS (`examples/demo.zone`
-//! and `examples/demo.faults`), offline. With `--sender`/`--rcpt` it prints one
+//! Without `--zone`, `--nameserver` or `--system` it answers from the embedded
+//! demo DNS (`examples/demo.zone` and `examples/demo.faults`), offline.
+//! `--nameserver` asks those servers (UDP, TCP fallback); `--system` asks the
+//! servers of `/etc/resolv.conf`. With `--sender`/`--rcpt` it prints one
 //! reply line per address, sender first. Otherwise it reads SMTP commands
 //! (`MAIL FROM:`, `RCPT TO:`, `RSET`) from stdin and writes one reply line per
 //! command, streaming. Exit status: 0 when the input was processed, 2 for a
 //! usage, zone or file error.
 
 use std::io::{self, BufRead, BufWriter, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use envelope_check::{Checker, Direction, InMemoryResolver, Policy, split_command_argument};
+use envelope_check::{
+    Checker, Direction, InMemoryResolver, Policy, Resolver, split_command_argument,
+};
+#[cfg(feature = "hickory")]
+use envelope_check::{HickoryOptions, HickoryResolver};
 
 const DEMO_ZONE: &str = include_str!("demo.zone");
 const DEMO_FAULTS: &str = include_str!("demo.faults");
@@ -44,6 +52,12 @@ struct Args {
     /// The transaction declared SMTPUTF8 (for --sender/--rcpt).
     #[arg(long)]
     smtputf8: bool,
+    /// Ask this DNS server (IP:PORT) instead of the demo zone; repeatable.
+    #[arg(long = "nameserver", value_name = "IP:PORT", conflicts_with_all = ["zones", "faults", "system"])]
+    nameservers: Vec<SocketAddr>,
+    /// Ask the servers of /etc/resolv.conf instead of the demo zone.
+    #[arg(long, conflicts_with_all = ["zones", "faults"])]
+    system: bool,
     /// A sender to check (what follows `MAIL FROM:`).
     #[arg(long, value_name = "ADDR")]
     sender: Option<String>,
@@ -70,24 +84,35 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<(), String> {
-    // 1. The DNS: the demo data, or the zones and faults given.
+    // 1. The DNS: real servers, or the demo data, or the zones and faults given.
     let read =
         |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-    let mut dns = InMemoryResolver::new();
-    if args.zones.is_empty() {
-        dns.load_zone(DEMO_ZONE)
-            .map_err(|e| format!("demo.zone: {e}"))?;
-        dns.load_faults(DEMO_FAULTS)
-            .map_err(|e| format!("demo.faults: {e}"))?;
-    }
-    for zone in &args.zones {
-        dns.load_zone(&read(zone)?)
-            .map_err(|e| format!("{}: {e}", zone.display()))?;
-    }
-    if let Some(faults) = &args.faults {
-        dns.load_faults(&read(faults)?)
-            .map_err(|e| format!("{}: {e}", faults.display()))?;
-    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let dns: Arc<dyn Resolver> = if args.system || !args.nameservers.is_empty() {
+        // hickory spawns its connection tasks on the current runtime.
+        let _guard = rt.enter();
+        network_dns(&args)?
+    } else {
+        let mut dns = InMemoryResolver::new();
+        if args.zones.is_empty() {
+            dns.load_zone(DEMO_ZONE)
+                .map_err(|e| format!("demo.zone: {e}"))?;
+            dns.load_faults(DEMO_FAULTS)
+                .map_err(|e| format!("demo.faults: {e}"))?;
+        }
+        for zone in &args.zones {
+            dns.load_zone(&read(zone)?)
+                .map_err(|e| format!("{}: {e}", zone.display()))?;
+        }
+        if let Some(faults) = &args.faults {
+            dns.load_faults(&read(faults)?)
+                .map_err(|e| format!("{}: {e}", faults.display()))?;
+        }
+        Arc::new(dns)
+    };
 
     // 2. The policy.
     let mut policy = Policy::builder().direction(match args.direction {
@@ -102,12 +127,8 @@ fn run(args: Args) -> Result<(), String> {
     }
     let policy = policy.build().map_err(|e| e.to_string())?;
 
-    // 3. Check, on a single-threaded runtime.
+    // 3. Check, on the single-threaded runtime.
     let checker = Checker::new(dns, policy);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| e.to_string())?;
     let out = io::stdout();
     let mut out = BufWriter::new(out.lock());
     if args.sender.is_some() || !args.rcpts.is_empty() {
@@ -129,7 +150,7 @@ fn run(args: Args) -> Result<(), String> {
 /// Reads SMTP commands and writes one reply line each, in constant memory.
 fn session(
     rt: &tokio::runtime::Runtime,
-    checker: &Checker<InMemoryResolver>,
+    checker: &Checker<Arc<dyn Resolver>>,
     mut input: impl BufRead,
     out: &mut impl Write,
 ) -> io::Result<()> {
@@ -173,6 +194,21 @@ fn session(
         }
     }
     out.flush()
+}
+
+#[cfg(feature = "hickory")]
+fn network_dns(args: &Args) -> Result<Arc<dyn Resolver>, String> {
+    let dns = if args.system {
+        HickoryResolver::from_system_conf(HickoryOptions::default())
+    } else {
+        HickoryResolver::with_name_servers(&args.nameservers, HickoryOptions::default())
+    };
+    Ok(Arc::new(dns.map_err(|e| e.to_string())?))
+}
+
+#[cfg(not(feature = "hickory"))]
+fn network_dns(_: &Args) -> Result<Arc<dyn Resolver>, String> {
+    Err("--nameserver and --system need the `hickory` feature".into())
 }
 
 /// `FROM:<a>` → `<a>`, case-insensitively.

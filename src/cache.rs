@@ -6,7 +6,9 @@
 //! guards make concurrent checks of the same uncached domain share one
 //! lookup.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use coarsetime::Instant;
 
 use crate::engine::DomainStatus;
 
@@ -58,19 +60,26 @@ pub(crate) fn new_cache(config: &CacheConfig) -> Option<Cache> {
     (config.capacity > 0).then(|| Cache::new(config.capacity))
 }
 
-/// The expiry of a freshly looked-up status: `now` (usable only by the
-/// checks already waiting for it) when it must not be cached.
-pub(crate) fn expiry(
-    config: &CacheConfig,
-    status: DomainStatus,
-    ttl: Option<u32>,
-    now: Instant,
-) -> Instant {
+impl Entry {
+    /// Whether the entry is still valid. The clock is the kernel's coarse
+    /// monotonic clock (a few ms resolution, a few ns to read): TTLs are
+    /// whole seconds, and this read is on every cache hit.
+    pub(crate) fn is_fresh(&self) -> bool {
+        Instant::now() < self.expires
+    }
+}
+
+/// A freshly looked-up status as a cache entry. It expires at once (usable
+/// only by the checks already waiting for it) when it must not be cached.
+pub(crate) fn entry(config: &CacheConfig, status: DomainStatus, ttl: Option<u32>) -> Entry {
     let cap = match status {
         DomainStatus::Exists => config.max_positive_ttl,
         DomainStatus::NotFound | DomainStatus::NullMx => config.max_negative_ttl,
-        _ => Duration::ZERO,
+        DomainStatus::Unavailable(_) => Duration::ZERO,
     };
     let ttl = ttl.map_or(Duration::ZERO, |t| Duration::from_secs(u64::from(t)));
-    now + ttl.min(cap)
+    Entry {
+        status,
+        expires: Instant::now() + coarsetime::Duration::from(ttl.min(cap)),
+    }
 }

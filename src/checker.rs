@@ -4,13 +4,12 @@ use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Mutex;
 use std::task::Poll;
-use std::time::Instant;
 
 use crate::address::{
     Domain, ForwardPath, ReversePath, parse_forward_path, parse_reverse_path,
     split_command_argument,
 };
-use crate::cache::{self, Cache, CacheConfig, Entry};
+use crate::cache::{self, Cache, CacheConfig};
 use crate::engine::{self, DnsEvidence, DomainStatus, Plan};
 use crate::policy::Policy;
 use crate::resolver::{DnsOutcome, QueryType, Resolver, Transient};
@@ -107,9 +106,9 @@ impl<R: Resolver> Checker<R> {
     pub async fn check_sender(&self, path: &ReversePath<'_>) -> Verdict {
         match engine::plan_sender(path, &self.policy) {
             Plan::Decided(v) => v,
-            Plan::LookUp(domain) => {
-                let status = self.domain_status(&domain).await;
-                engine::decide_sender(path, &self.policy, Some(status))
+            Plan::LookUp(lookup) => {
+                let status = self.domain_status(lookup.domain()).await;
+                lookup.verdict(&self.policy, Some(status))
             }
         }
     }
@@ -118,9 +117,9 @@ impl<R: Resolver> Checker<R> {
     pub async fn check_recipient(&self, path: &ForwardPath<'_>) -> Verdict {
         match engine::plan_recipient(path, &self.policy) {
             Plan::Decided(v) => v,
-            Plan::LookUp(domain) => {
-                let status = self.domain_status(&domain).await;
-                engine::decide_recipient(path, &self.policy, Some(status))
+            Plan::LookUp(lookup) => {
+                let status = self.domain_status(lookup.domain()).await;
+                lookup.verdict(&self.policy, Some(status))
             }
         }
     }
@@ -129,19 +128,25 @@ impl<R: Resolver> Checker<R> {
     /// another check has under way, or from a fresh lookup. Within the
     /// policy's deadline, waiting included.
     pub async fn domain_status(&self, domain: &Domain<'_>) -> DomainStatus {
-        let start = tokio::time::Instant::now();
         let Some(cache) = &self.cache else {
             return engine::classify(&self.look_up(domain).await);
         };
         let key = domain.ascii();
         if let Some(entry) = cache.get(key) {
-            if Instant::now() < entry.expires {
+            if entry.is_fresh() {
                 return entry.status;
             }
             cache.remove(key);
         }
-        let deadline = start + self.policy.deadline();
-        match tokio::time::timeout_at(deadline, cache.get_value_or_guard_async(key)).await {
+        // The miss path is boxed so that the hit path's future stays small.
+        Box::pin(self.cache_miss(cache, domain)).await
+    }
+
+    async fn cache_miss(&self, cache: &Cache, domain: &Domain<'_>) -> DomainStatus {
+        let deadline = tokio::time::Instant::now() + self.policy.deadline();
+        match tokio::time::timeout_at(deadline, cache.get_value_or_guard_async(domain.ascii()))
+            .await
+        {
             Err(_) => DomainStatus::Unavailable(Transient::Deadline),
             // Filled by the check that held the guard: fresh, or a result
             // shared only with the checks that waited for it.
@@ -151,8 +156,7 @@ impl<R: Resolver> Checker<R> {
                 let evidence = self.look_up_within(domain, remaining).await;
                 let status = engine::classify(&evidence);
                 let ttl = engine::cache_ttl(&evidence, status);
-                let expires = cache::expiry(&self.cache_config, status, ttl, Instant::now());
-                let _ = guard.insert(Entry { status, expires });
+                let _ = guard.insert(cache::entry(&self.cache_config, status, ttl));
                 status
             }
         }

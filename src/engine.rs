@@ -123,8 +123,30 @@ pub fn cache_ttl(ev: &DnsEvidence, status: DomainStatus) -> Option<u32> {
 pub enum Plan<'m> {
     /// The verdict needs no DNS.
     Decided(Verdict),
-    /// Look this domain up (MX, then A/AAAA), then call `decide_*`.
-    LookUp(Cow<'m, Domain<'m>>),
+    /// Look the domain up (MX, then A/AAAA), then ask [`Lookup::verdict`].
+    LookUp(Lookup<'m>),
+}
+
+/// An address whose verdict waits for the DNS status of one domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup<'m> {
+    role: Role,
+    mailbox: &'m Mailbox<'m>,
+    domain: Cow<'m, Domain<'m>>,
+}
+
+impl<'m> Lookup<'m> {
+    /// The domain to look up (after routing: under a local domain, the
+    /// percent-hack domain).
+    pub fn domain(&self) -> &Domain<'m> {
+        &self.domain
+    }
+
+    /// The verdict once the domain's status is known; `None` (nothing
+    /// known, e.g. the deadline passed) is a temporary failure.
+    pub fn verdict(&self, policy: &Policy, status: Option<DomainStatus>) -> Verdict {
+        judge_dns(self.role, self.mailbox, &self.domain, policy, status)
+    }
 }
 
 /// The reject for a path that did not parse.
@@ -193,7 +215,7 @@ fn decide_mailbox(
 ) -> Verdict {
     match plan_mailbox(role, m, policy) {
         Plan::Decided(v) => v,
-        Plan::LookUp(domain) => judge_dns(role, m, &domain, policy, dns),
+        Plan::LookUp(lookup) => lookup.verdict(policy, dns),
     }
 }
 
@@ -274,7 +296,11 @@ fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m>
             Rule::Dns,
         ));
     }
-    Plan::LookUp(domain)
+    Plan::LookUp(Lookup {
+        role,
+        mailbox: m,
+        domain,
+    })
 }
 
 /// The verdict for a domain status.

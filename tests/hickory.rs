@@ -222,3 +222,36 @@ async fn live_system_resolver() {
             .is_accept()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_example_asks_a_name_server() {
+    let server = OracleServer::start().await;
+    let addr = server.addr.to_string();
+    let args = [
+        "--nameserver",
+        addr.as_str(),
+        "--sender",
+        "<john@globex-nonexistent.com>",
+        "--rcpt",
+        "<alice@northwind-traders.com>",
+        "--rcpt",
+        "<info@nullmx-only.org>",
+        "--rcpt",
+        "<info@broken-dns.com>",
+    ];
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::run_check(&args, "")
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        "550 5.1.8 <john@globex-nonexistent.com>: Sender address rejected: Domain not found\n\
+         250 2.1.5 Ok\n\
+         556 5.1.10 <info@nullmx-only.org>: Recipient address rejected: Domain nullmx-only.org does not accept mail (nullMX)\n\
+         450 4.1.2 <info@broken-dns.com>: Recipient address rejected: Domain not found\n"
+    );
+}

@@ -52,9 +52,9 @@ impl<'a> Domain<'a> {
             return Err(AddressError::EmptyDomain);
         }
         if body.is_ascii() {
-            valid_hostname(&body)?;
+            let has_upper = valid_hostname(&body)?;
             let ascii = match &body {
-                Cow::Borrowed(b) if !b.bytes().any(|c| c.is_ascii_uppercase()) => Cow::Borrowed(*b),
+                Cow::Borrowed(b) if !has_upper => Cow::Borrowed(*b),
                 _ => Cow::Owned(body.to_ascii_lowercase()),
             };
             return Ok(Self {
@@ -204,40 +204,32 @@ fn to_a_label(unicode: &str) -> Result<String, AddressError> {
 
 /// Postfix `valid_hostname()`: letters, digits, `_` and `-`; labels of 1..=63
 /// octets with no leading or trailing hyphen; not all-numeric; at most 255
-/// octets.
-pub(crate) fn valid_hostname(name: &str) -> Result<(), AddressError> {
+/// octets. Returns whether the name has upper-case letters (one pass).
+pub(crate) fn valid_hostname(name: &str) -> Result<bool, AddressError> {
     if name.is_empty() {
         return Err(AddressError::EmptyDomain);
     }
-    let bytes = name.as_bytes();
-    let mut label_len = 0usize;
     let mut non_numeric = false;
-    for (i, &c) in bytes.iter().enumerate() {
-        let next = bytes.get(i + 1).copied();
-        match c {
-            b'.' => {
-                if label_len == 0 || next.is_none() {
-                    return Err(AddressError::EmptyLabel);
-                }
-                label_len = 0;
+    let mut has_upper = false;
+    for label in name.as_bytes().split(|&c| c == b'.') {
+        // Checks in Postfix's order of discovery: characters and label
+        // length as they come, then hyphen placement.
+        let (first, last) = match (label.first(), label.last()) {
+            (Some(&f), Some(&l)) => (f, l),
+            _ => return Err(AddressError::EmptyLabel),
+        };
+        for &c in label {
+            if !HOST_CHAR[usize::from(c)] {
+                return Err(AddressError::BadDomainCharacter);
             }
-            b'-' => {
-                label_len += 1;
-                if label_len == 1 || next.is_none() || next == Some(b'.') {
-                    return Err(AddressError::MisplacedHyphen);
-                }
-                non_numeric = true;
-            }
-            c if c.is_ascii_alphanumeric() || c == b'_' => {
-                label_len += 1;
-                if !c.is_ascii_digit() {
-                    non_numeric = true;
-                }
-            }
-            _ => return Err(AddressError::BadDomainCharacter),
+            non_numeric |= !c.is_ascii_digit();
+            has_upper |= c.is_ascii_uppercase();
         }
-        if label_len > MAX_LABEL_LEN {
+        if label.len() > MAX_LABEL_LEN {
             return Err(AddressError::LabelTooLong);
+        }
+        if first == b'-' || last == b'-' {
+            return Err(AddressError::MisplacedHyphen);
         }
     }
     if !non_numeric {
@@ -246,8 +238,20 @@ pub(crate) fn valid_hostname(name: &str) -> Result<(), AddressError> {
     if name.len() > MAX_HOSTNAME_LEN {
         return Err(AddressError::DomainTooLong);
     }
-    Ok(())
+    Ok(has_upper)
 }
+
+/// Letters, digits, `-` and `_`.
+static HOST_CHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        c += 1;
+    }
+    table
+};
 
 /// An address literal, `[192.0.2.1]` or `[IPv6:2001:db8::1]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -213,17 +213,17 @@ impl<'a> Mailbox<'a> {
         &self,
         is_local: &dyn Fn(&str) -> bool,
     ) -> Result<Option<Cow<'_, Host<'a>>>, AddressError> {
-        match (&self.host, resolve_route(&self.internal, is_local)) {
-            (_, Route::Local) => Ok(None),
-            (Some(host), Route::Remote(routed))
-                if self.at.is_some_and(|at| {
-                    let (top, _) = strip_one_trailing_dot(&self.internal[at + 1..]);
-                    top == routed
-                }) =>
-            {
-                Ok(Some(Cow::Borrowed(host)))
+        // The common case: a remote domain after the rightmost `@` is where
+        // the address goes, whatever its local part holds.
+        if let (Some(host), Some(at)) = (&self.host, self.at) {
+            let (top, _) = strip_one_trailing_dot(&self.internal[at + 1..]);
+            if !is_local(top) {
+                return Ok(Some(Cow::Borrowed(host)));
             }
-            (_, Route::Remote(routed)) => {
+        }
+        match resolve_route(&self.internal, is_local) {
+            Route::Local => Ok(None),
+            Route::Remote(routed) => {
                 Host::parse(&routed, self.smtputf8).map(|h| Some(Cow::Owned(h.into_owned())))
             }
         }

@@ -12,8 +12,39 @@ use super::AddressError;
 /// Characters that can appear in a plain `local@domain` whose internal form
 /// is the input itself (no quotes, comments, brackets or white space).
 fn is_plain(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.@".contains(&c)
+    PLAIN[usize::from(c)]
 }
+
+static PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    ..=b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'/'
+                        | b'='
+                        | b'?'
+                        | b'@'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'{'
+                        | b'|'
+                        | b'}'
+                        | b'~'
+            );
+        c += 1;
+    }
+    table
+};
 
 /// One ESMTP parameter of a `MAIL`/`RCPT` command, `KEYWORD[=VALUE]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,21 +126,25 @@ impl<'a> Iterator for Tokens<'a> {
         }
         let b = s.as_bytes();
         let mut i = 0;
-        // Stack of closing characters we wait for; `"` takes precedence.
-        let mut wanted: Vec<u8> = Vec::new();
+        // Postfix keeps a stack of awaited closers; it only ever holds `>`s
+        // with at most one `"` on top, so a depth and a flag are exact.
+        let mut angle_depth = 0usize;
+        let mut quoted = false;
         while i < b.len() {
             let c = b[i];
-            if wanted.is_empty() && is_smtp_space(c as char) {
+            if !TOKEN_SPECIAL[usize::from(c)] {
+                i += 1;
+                continue;
+            }
+            if angle_depth == 0 && !quoted && (c == b' ' || c == b'\t') {
                 break;
             }
             i += 1;
             match c {
                 b'\\' => i = (i + 1).min(b.len()),
-                _ if wanted.last() == Some(&c) => {
-                    wanted.pop();
-                }
-                b'"' => wanted.push(b'"'),
-                b'<' if wanted.last() != Some(&b'"') => wanted.push(b'>'),
+                b'"' => quoted = !quoted,
+                b'>' if !quoted && angle_depth > 0 => angle_depth -= 1,
+                b'<' if !quoted => angle_depth += 1,
                 _ => {}
             }
         }
@@ -119,7 +154,7 @@ impl<'a> Iterator for Tokens<'a> {
         }
         let (token, rest) = s.split_at(i);
         self.rest = rest;
-        if wanted.is_empty() {
+        if angle_depth == 0 && !quoted {
             Some(Ok(token))
         } else {
             self.rest = "";
@@ -127,6 +162,18 @@ impl<'a> Iterator for Tokens<'a> {
         }
     }
 }
+
+/// Bytes the command tokenizer must look at; everything else is copied.
+static TOKEN_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b' ' as usize] = true;
+    table[b'\t' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table
+};
 
 fn is_smtp_space(c: char) -> bool {
     c == ' ' || c == '\t'

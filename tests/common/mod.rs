@@ -2,6 +2,9 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub mod dns;
@@ -126,4 +129,44 @@ pub fn oracle_policy() -> Policy {
 
 pub fn oracle_checker() -> Checker<InMemoryResolver> {
     Checker::new(oracle_dns(), oracle_policy())
+}
+
+/// `cargo test` builds the examples next to the test binaries.
+pub fn check_binary() -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let bin = dir
+        .join("examples")
+        .join(format!("check{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.exists(), "{} not built", bin.display());
+    bin
+}
+
+pub fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn run_check(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(check_binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
