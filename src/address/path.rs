@@ -60,10 +60,34 @@ pub struct EsmtpParam<'a> {
 pub struct CommandArgument<'a> {
     /// The path token, brackets included, as sent (`<user@example.com>`).
     pub path: &'a str,
-    /// The parameters after the path, in order.
-    pub params: Vec<EsmtpParam<'a>>,
     /// Whether an `SMTPUTF8` parameter (any case) was given.
     pub smtputf8: bool,
+    /// The text after the path (already checked to tokenize).
+    params: &'a str,
+}
+
+impl<'a> CommandArgument<'a> {
+    /// The parameters after the path, in order.
+    pub fn params(&self) -> impl Iterator<Item = EsmtpParam<'a>> + 'a {
+        Tokens { rest: self.params }
+            .filter_map(Result::ok)
+            .map(EsmtpParam::parse)
+    }
+}
+
+impl<'a> EsmtpParam<'a> {
+    fn parse(token: &'a str) -> Self {
+        match token.split_once('=') {
+            Some((keyword, value)) => Self {
+                keyword,
+                value: Some(value),
+            },
+            None => Self {
+                keyword: token,
+                value: None,
+            },
+        }
+    }
 }
 
 /// Splits what follows `MAIL FROM:` or `RCPT TO:` into the path and the
@@ -76,8 +100,8 @@ pub struct CommandArgument<'a> {
 /// let arg = split_command_argument(" <kunde@müller.de> SIZE=100 smtputf8").unwrap();
 /// assert_eq!(arg.path, "<kunde@müller.de>");
 /// assert!(arg.smtputf8);
-/// assert_eq!(arg.params[0].keyword, "SIZE");
-/// assert_eq!(arg.params[0].value, Some("100"));
+/// let size = arg.params().next().unwrap();
+/// assert_eq!((size.keyword, size.value), ("SIZE", Some("100")));
 /// ```
 pub fn split_command_argument(arg: &str) -> Result<CommandArgument<'_>, AddressError> {
     let mut tokens = Tokens { rest: arg };
@@ -85,21 +109,17 @@ pub fn split_command_argument(arg: &str) -> Result<CommandArgument<'_>, AddressE
         None => return Err(AddressError::MissingPath),
         Some(t) => t?,
     };
-    let mut params = Vec::new();
+    // Validate the parameters and look for SMTPUTF8 without collecting them.
+    let params = tokens.rest;
     let mut smtputf8 = false;
     for token in tokens {
-        let token = token?;
-        let (keyword, value) = match token.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (token, None),
-        };
-        smtputf8 |= value.is_none() && keyword.eq_ignore_ascii_case("SMTPUTF8");
-        params.push(EsmtpParam { keyword, value });
+        let param = EsmtpParam::parse(token?);
+        smtputf8 |= param.value.is_none() && param.keyword.eq_ignore_ascii_case("SMTPUTF8");
     }
     Ok(CommandArgument {
         path,
-        params,
         smtputf8,
+        params,
     })
 }
 
@@ -433,7 +453,7 @@ mod tests {
     fn tokenizer() {
         let a = split_command_argument("<a b@c.d> X=1").unwrap();
         assert_eq!(a.path, "<a b@c.d>");
-        assert_eq!(a.params.len(), 1);
+        assert_eq!(a.params().count(), 1);
         assert_eq!(
             split_command_argument("<alice@x.com"),
             Err(AddressError::Unterminated)
@@ -444,7 +464,7 @@ mod tests {
         );
         let a = split_command_argument("Alice <alice@x.com>").unwrap();
         assert_eq!(a.path, "Alice");
-        assert_eq!(a.params[0].keyword, "<alice@x.com>");
+        assert_eq!(a.params().next().unwrap().keyword, "<alice@x.com>");
     }
 
     #[test]

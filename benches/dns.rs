@@ -1,0 +1,104 @@
+//! The DNS path: one check on a cold cache (in memory and through hickory
+//! against an in-process hickory-server on 127.0.0.1), one check on a warm
+//! verdict cache, and a bare hickory `lookup(MX)` as the baseline.
+//!
+//! Run: `cargo bench --bench dns` (offline).
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../tests/common/dns.rs"]
+mod dns;
+const ZONE: &str = include_str!("../tests/data/zone.txt");
+const FAULTS: &str = include_str!("../tests/data/faults.txt");
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use envelope_check::{
+    CacheConfig, Checker, HickoryOptions, HickoryResolver, InMemoryResolver, Policy,
+};
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::{Name, RecordType};
+
+fn bare(addr: std::net::SocketAddr) -> TokioResolver {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = addr.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = addr.port();
+    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+    ns.connections = vec![udp, tcp];
+    let mut opts = ResolverOpts::default();
+    opts.cache_size = 0;
+    opts.use_hosts_file = ResolveHosts::Never;
+    TokioResolver::builder_with_config(
+        ResolverConfig::from_parts(None, vec![], vec![ns]),
+        TokioRuntimeProvider::default(),
+    )
+    .with_options(opts)
+    .build()
+    .unwrap()
+}
+
+fn dns_path(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(dns::OracleServer::start());
+    let _guard = rt.enter();
+    let mut g = c.benchmark_group("dns path");
+    g.measurement_time(Duration::from_secs(5));
+
+    let memory = Checker::with_cache(
+        InMemoryResolver::from_zone_text(ZONE).unwrap(),
+        Policy::default(),
+        CacheConfig::disabled(),
+    );
+    for (label, rcpt) in [
+        ("MX", "<u@northwind-traders.com>"),
+        ("A only", "<u@webshop-a-only.de>"),
+        ("NXDOMAIN", "<u@globex-nonexistent.com>"),
+    ] {
+        g.bench_function(format!("in-memory, cache off: {label}"), |b| {
+            b.iter(|| {
+                rt.block_on(memory.check_rcpt_to(black_box(rcpt), false))
+                    .code()
+            })
+        });
+    }
+
+    let name = Name::from_ascii("northwind-traders.com.").unwrap();
+    let baseline = bare(server.addr);
+    g.bench_function("hickory: bare lookup(MX), uncached", |b| {
+        b.iter(|| {
+            rt.block_on(baseline.lookup(name.clone(), RecordType::MX))
+                .is_ok()
+        })
+    });
+    let hickory =
+        || HickoryResolver::with_name_servers(&[server.addr], HickoryOptions::default()).unwrap();
+    let cold = Checker::with_cache(hickory(), Policy::default(), CacheConfig::disabled());
+    g.bench_function("hickory: check MX domain, verdict cache cold", |b| {
+        b.iter(|| {
+            rt.block_on(cold.check_rcpt_to(black_box("<u@northwind-traders.com>"), false))
+                .code()
+        })
+    });
+    let warm = Checker::new(hickory(), Policy::default());
+    rt.block_on(warm.check_rcpt_to("<u@northwind-traders.com>", false));
+    g.bench_function("hickory: check MX domain, verdict cache warm", |b| {
+        b.iter(|| {
+            rt.block_on(warm.check_rcpt_to(black_box("<u@northwind-traders.com>"), false))
+                .code()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dns_path);
+criterion_main!(benches);
