@@ -151,3 +151,10 @@ fn invalid_utf8_gets_a_reply_not_a_crash() {
         "500 5.5.2 Error: bad UTF-8 syntax\n250 2.0.0 Ok\n"
     );
 }
+
+#[test]
+fn the_readme_shows_the_demo_zone_as_it_is() {
+    let readme = include_str!("../README.md");
+    let zone = include_str!("../examples/demo.zone");
+    assert!(readme.contains(zone.trim_end()), "README's demo zone is out of date");
+}
