@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --example check -- [--zone FILE]... [--faults FILE] [--approved-senders FILE]
 //!      [--local-domain NAME]... [--direction inbound|outbound] [--smtputf8]
-//!      [--nameserver IP:PORT]... [--system] [--sender ADDR] [--rcpt ADDR]...
+//!      [--nameserver IP:PORT]... [--system] [--explain] [--sender ADDR] [--rcpt ADDR]...
 //! ```
 //!
 //! Without `--zone`, `--nameserver` or `--system` it answers from the embedded
@@ -12,7 +12,8 @@
 //! servers of `/etc/resolv.conf`. With `--sender`/`--rcpt` it prints one
 //! reply line per address, sender first. Otherwise it reads SMTP commands
 //! (`MAIL FROM:`, `RCPT TO:`, `RSET`) from stdin and writes one reply line per
-//! command, streaming. Exit status: 0 when the input was processed, 2 for a
+//! command, streaming. `--explain` prints, under each reply line, the
+//! evidence it rests on, indented. Exit status: 0 when the input was processed, 2 for a
 //! usage, zone or file error.
 
 use std::io::{self, BufRead, BufWriter, Write};
@@ -22,9 +23,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use envelope_check::{
-    Checker, Direction, InMemoryResolver, Policy, Resolver, split_command_argument,
-};
+use envelope_check::{Checker, Direction, InMemoryResolver, Policy, Resolver, Verdict};
 #[cfg(feature = "hickory")]
 use envelope_check::{HickoryOptions, HickoryResolver};
 
@@ -58,6 +57,10 @@ struct Args {
     /// Ask the servers of /etc/resolv.conf instead of the demo zone.
     #[arg(long, conflicts_with_all = ["zones", "faults"])]
     system: bool,
+    /// Under each reply, print the evidence: DNS questions and answers,
+    /// cache use, time, and the rule that decided.
+    #[arg(long)]
+    explain: bool,
     /// A sender to check (what follows `MAIL FROM:`).
     #[arg(long, value_name = "ADDR")]
     sender: Option<String>,
@@ -131,20 +134,43 @@ fn run(args: Args) -> Result<(), String> {
     let checker = Checker::new(dns, policy);
     let out = io::stdout();
     let mut out = BufWriter::new(out.lock());
+    let explain = args.explain;
     if args.sender.is_some() || !args.rcpts.is_empty() {
         let utf8 = if args.smtputf8 { " SMTPUTF8" } else { "" };
         if let Some(sender) = &args.sender {
-            let v = rt.block_on(checker.check_mail_from(&format!("{sender}{utf8}")));
-            writeln!(out, "{v}").map_err(|e| e.to_string())?;
+            let arg = format!("{sender}{utf8}");
+            let v = rt.block_on(async {
+                if explain {
+                    checker.explain_mail_from(&arg).await
+                } else {
+                    checker.check_mail_from(&arg).await
+                }
+            });
+            reply(&mut out, &v, explain).map_err(|e| e.to_string())?;
         }
         for rcpt in &args.rcpts {
-            let v = rt.block_on(checker.check_rcpt_to(rcpt, args.smtputf8));
-            writeln!(out, "{v}").map_err(|e| e.to_string())?;
+            let v = rt.block_on(async {
+                if explain {
+                    checker.explain_rcpt_to(rcpt, args.smtputf8).await
+                } else {
+                    checker.check_rcpt_to(rcpt, args.smtputf8).await
+                }
+            });
+            reply(&mut out, &v, explain).map_err(|e| e.to_string())?;
         }
         return out.flush().map_err(|e| e.to_string());
     }
     let stdin = io::stdin();
-    session(&rt, &checker, stdin.lock(), &mut out).map_err(|e| e.to_string())
+    session(&rt, &checker, stdin.lock(), &mut out, explain).map_err(|e| e.to_string())
+}
+
+/// One reply line, and with `--explain` the evidence under it.
+fn reply(out: &mut impl Write, verdict: &Verdict, explain: bool) -> io::Result<()> {
+    writeln!(out, "{verdict}")?;
+    if let (true, Some(evidence)) = (explain, verdict.evidence()) {
+        writeln!(out, "{evidence}")?;
+    }
+    Ok(())
 }
 
 /// Reads SMTP commands and writes one reply line each, in constant memory.
@@ -153,9 +179,11 @@ fn session(
     checker: &Checker<Arc<dyn Resolver>>,
     mut input: impl BufRead,
     out: &mut impl Write,
+    explain: bool,
 ) -> io::Result<()> {
     let mut line = Vec::new();
-    let mut smtputf8 = false;
+    // MAIL FROM starts a transaction; its SMTPUTF8 applies to its RCPTs.
+    let mut tx = checker.transaction().explain(explain);
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
@@ -171,20 +199,22 @@ fn session(
         if verb.eq_ignore_ascii_case("MAIL") {
             match strip_keyword(rest, "FROM:") {
                 Some(arg) => {
-                    smtputf8 = split_command_argument(arg).is_ok_and(|a| a.smtputf8);
-                    writeln!(out, "{}", rt.block_on(checker.check_mail_from(arg)))?;
+                    tx = checker.transaction().explain(explain);
+                    let v = rt.block_on(tx.mail_from(arg));
+                    reply(out, &v, explain)?;
                 }
                 None => writeln!(out, "501 5.5.4 Syntax: MAIL FROM:<address>")?,
             }
         } else if verb.eq_ignore_ascii_case("RCPT") {
             match strip_keyword(rest, "TO:") {
                 Some(arg) => {
-                    writeln!(out, "{}", rt.block_on(checker.check_rcpt_to(arg, smtputf8)))?
+                    let v = rt.block_on(tx.rcpt_to(arg));
+                    reply(out, &v, explain)?;
                 }
                 None => writeln!(out, "501 5.5.4 Syntax: RCPT TO:<address>")?,
             }
         } else if verb.eq_ignore_ascii_case("RSET") && rest.is_empty() {
-            smtputf8 = false;
+            tx = checker.transaction().explain(explain);
             writeln!(out, "250 2.0.0 Ok")?;
         } else {
             writeln!(out, "502 5.5.2 Error: command not recognized")?;

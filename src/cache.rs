@@ -61,11 +61,12 @@ pub(crate) fn new_cache(config: &CacheConfig) -> Option<Cache> {
 }
 
 impl Entry {
-    /// Whether the entry is still valid. The clock is the kernel's coarse
+    /// The entry's remaining life, `None` once expired. The clock is the kernel's coarse
     /// monotonic clock (a few ms resolution, a few ns to read): TTLs are
     /// whole seconds, and this read is on every cache hit.
-    pub(crate) fn is_fresh(&self) -> bool {
-        Instant::now() < self.expires
+    pub(crate) fn remaining(&self) -> Option<std::time::Duration> {
+        let now = Instant::now();
+        (now < self.expires).then(|| (self.expires - now).into())
     }
 }
 

@@ -6,6 +6,7 @@ mod address;
 mod cache;
 mod checker;
 pub mod engine;
+mod evidence;
 mod policy;
 mod resolver;
 mod verdict;
@@ -17,9 +18,10 @@ pub use address::{
     split_command_argument_bytes,
 };
 pub use cache::CacheConfig;
-pub use checker::Checker;
+pub use checker::{Checker, Transaction};
 pub use engine::{DnsEvidence, DomainStatus};
-pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
+pub use evidence::{CacheUse, Evidence, QueryEvidence, Stats};
+pub use policy::{Direction, Policy, PolicyBuilder, PolicyError, Tracking};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
 pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};

@@ -60,6 +60,32 @@ pub struct Policy {
     reject_public_suffix: bool,
     reject_special_use: bool,
     deadline: Duration,
+    managed_domains: Vec<String>,
+}
+
+/// Whether a blocked event shows in the customer's mail-tracking log (the
+/// seed's rule: the customer-side party's domain must be managed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tracking {
+    /// Visible in the customer's tracking log.
+    Tracked,
+    /// Not visible (only the sending server's own log has it).
+    NotTracked,
+    /// An inbound sender reject: it concerns every recipient of the
+    /// transaction, and is visible for each recipient whose domain is
+    /// managed. Ask [`Policy::is_managed_domain`] per recipient.
+    PerRecipient,
+}
+
+impl Tracking {
+    /// The field value used in tracing events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tracked => "tracked",
+            Self::NotTracked => "not-tracked",
+            Self::PerRecipient => "per-recipient",
+        }
+    }
 }
 
 impl Default for Policy {
@@ -74,6 +100,7 @@ impl Default for Policy {
             reject_public_suffix: false,
             reject_special_use: false,
             deadline: Duration::from_secs(5),
+            managed_domains: Vec::new(),
         }
     }
 }
@@ -125,6 +152,42 @@ impl Policy {
     /// How long one check may take, DNS included. Default: 5 s.
     pub fn deadline(&self) -> Duration {
         self.deadline
+    }
+
+    /// Whether `domain` (A-label, any case, one trailing dot allowed) is one
+    /// of the customer's managed domains.
+    pub fn is_managed_domain(&self, domain: &str) -> bool {
+        let (domain, _) = strip_one_trailing_dot(domain);
+        self.managed_domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    /// The seed's tracking rule for an event about `role`: outbound traffic
+    /// is tracked when the sender's domain is managed; inbound traffic when
+    /// the recipient's domain is managed, so an inbound *sender* reject is
+    /// [`Tracking::PerRecipient`]. An absent or domain-less party is not
+    /// managed.
+    pub fn tracking(
+        &self,
+        role: crate::Role,
+        sender: Option<&Mailbox<'_>>,
+        recipient: Option<&Mailbox<'_>>,
+    ) -> Tracking {
+        let managed = |m: Option<&Mailbox<'_>>| {
+            m.and_then(Mailbox::domain)
+                .is_some_and(|d| self.is_managed_domain(d.ascii()))
+        };
+        let tracked = match (self.direction, role) {
+            (Direction::Outbound, _) => managed(sender),
+            (Direction::Inbound, crate::Role::Recipient) => managed(recipient),
+            (Direction::Inbound, crate::Role::Sender) => return Tracking::PerRecipient,
+        };
+        if tracked {
+            Tracking::Tracked
+        } else {
+            Tracking::NotTracked
+        }
     }
 
     /// Whether `domain` (A-label or as written, any case, one trailing dot
@@ -220,6 +283,18 @@ impl PolicyBuilder {
             self.error.get_or_insert(PolicyError::Empty("local domain"));
         } else {
             self.policy.local_domains.push(d.to_ascii_lowercase());
+        }
+        self
+    }
+
+    /// Adds one of the customer's managed domains (for the tracking rule).
+    pub fn managed_domain(mut self, domain: &str) -> Self {
+        let (d, _) = strip_one_trailing_dot(domain.trim());
+        if d.is_empty() {
+            self.error
+                .get_or_insert(PolicyError::Empty("managed domain"));
+        } else {
+            self.policy.managed_domains.push(d.to_ascii_lowercase());
         }
         self
     }

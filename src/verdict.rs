@@ -4,6 +4,7 @@
 use std::fmt::{self, Write as _};
 
 use crate::address::AddressError;
+use crate::evidence::Evidence;
 use crate::resolver::Transient;
 
 /// Which envelope address a verdict is about.
@@ -106,6 +107,7 @@ pub struct Reject {
     address: String,
     /// The lowercased domain named in a null-MX reply.
     domain: String,
+    evidence: Option<Box<Evidence>>,
 }
 
 impl Reject {
@@ -132,6 +134,7 @@ impl Reject {
             rule,
             address: address.to_owned(),
             domain: domain.to_owned(),
+            evidence: None,
         }
     }
 
@@ -210,15 +213,20 @@ fn log_reason(role: Role, reason: Reason) -> &'static str {
 }
 
 /// An accepted address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Accept {
     role: Role,
     rule: Rule,
+    evidence: Option<Box<Evidence>>,
 }
 
 impl Accept {
     pub(crate) fn new(role: Role, rule: Rule) -> Self {
-        Self { role, rule }
+        Self {
+            role,
+            rule,
+            evidence: None,
+        }
     }
 
     /// Sender or recipient.
@@ -288,6 +296,25 @@ impl Verdict {
     /// The mail-tracking log reason of a reject; `None` for an accept.
     pub fn log_reason(&self) -> Option<&'static str> {
         self.reject().map(Reject::log_reason)
+    }
+
+    /// What the verdict rests on, when it was asked for (`Checker::explain_*`,
+    /// or a `Transaction` with explanations on). The reply line is the same
+    /// either way.
+    pub fn evidence(&self) -> Option<&Evidence> {
+        match self {
+            Self::Accept(a) => a.evidence.as_deref(),
+            Self::Reject(r) => r.evidence.as_deref(),
+        }
+    }
+
+    pub(crate) fn with_evidence(mut self, evidence: Evidence) -> Self {
+        let slot = match &mut self {
+            Self::Accept(a) => &mut a.evidence,
+            Self::Reject(r) => &mut r.evidence,
+        };
+        *slot = Some(Box::new(evidence));
+        self
     }
 }
 

@@ -156,5 +156,49 @@ fn invalid_utf8_gets_a_reply_not_a_crash() {
 fn the_readme_shows_the_demo_zone_as_it_is() {
     let readme = include_str!("../README.md");
     let zone = include_str!("../examples/demo.zone");
-    assert!(readme.contains(zone.trim_end()), "README's demo zone is out of date");
+    assert!(
+        readme.contains(zone.trim_end()),
+        "README's demo zone is out of date"
+    );
+}
+
+#[test]
+fn explain_prints_the_evidence_under_each_reply() {
+    let (code, stdout, _) = run(
+        &[
+            "--explain",
+            "--sender",
+            "<x@typo-domain.com>",
+            "--rcpt",
+            "<a@a-only.net>",
+            "--rcpt",
+            "<a@mail>",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "550 5.1.8 <x@typo-domain.com>: Sender address rejected: Domain not found"
+    );
+    assert!(
+        lines[1].starts_with("    MX typo-domain.com. → NXDOMAIN (negative TTL 60 s) · "),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].ends_with(" ms · decided by DNS"));
+    assert_eq!(lines[2], "250 2.1.5 Ok");
+    assert_eq!(lines[3], "    MX a-only.net. → NODATA (negative TTL 60 s)");
+    assert_eq!(lines[4], "    A a-only.net. → 1 record (TTL 300 s)");
+    assert!(lines[5].starts_with("    AAAA a-only.net. → "));
+    assert_eq!(
+        lines[6],
+        "504 5.5.2 <a@mail>: Recipient address rejected: need fully-qualified address"
+    );
+    assert!(
+        lines[7].starts_with("    no DNS needed · ")
+            && lines[7].ends_with("decided by the fully-qualified rule")
+    );
+    assert_eq!(lines.len(), 8);
 }
