@@ -534,15 +534,10 @@ impl<R: Resolver> Transaction<'_, R> {
     /// recipient `rcpt` (a parsed recipient of this transaction) shows it.
     /// Outbound, whether the sender's domain is managed.
     pub fn sender_reject_tracked_for(&self, rcpt: &ForwardPath<'_>) -> bool {
-        let policy = self.checker.policy();
         let sender = self.sender.as_ref().and_then(ReversePath::mailbox);
-        match policy.tracking(Role::Sender, sender, Some(rcpt.mailbox())) {
-            Tracking::Tracked => true,
-            Tracking::NotTracked => false,
-            Tracking::PerRecipient => {
-                policy.tracking(Role::Recipient, sender, Some(rcpt.mailbox())) == Tracking::Tracked
-            }
-        }
+        self.checker
+            .policy()
+            .is_tracked_for(Role::Sender, sender, rcpt.mailbox())
     }
 }
 

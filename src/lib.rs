@@ -14,7 +14,8 @@ mod verdict;
 // The public interface is:
 pub use address::{
     AddressError, AddressLiteral, CommandArgument, Domain, Echo, EsmtpParam, ForwardPath, Host,
-    Mailbox, ReversePath, parse_forward_path, parse_reverse_path, split_command_argument,
+    Mailbox, ReversePath, parse_forward_path, parse_internal_forward_path,
+    parse_internal_reverse_path, parse_reverse_path, split_command_argument,
     split_command_argument_bytes,
 };
 pub use cache::CacheConfig;

@@ -190,6 +190,25 @@ impl Policy {
         }
     }
 
+    /// The tracking rule settled for one recipient: whether the reject of
+    /// `role`'s address in a transaction from `sender` to `recipient` shows
+    /// in the customer's tracking log. An inbound sender reject is shown
+    /// when this recipient's domain is managed.
+    pub fn is_tracked_for(
+        &self,
+        role: crate::Role,
+        sender: Option<&Mailbox<'_>>,
+        recipient: &Mailbox<'_>,
+    ) -> bool {
+        match self.tracking(role, sender, Some(recipient)) {
+            Tracking::Tracked => true,
+            Tracking::NotTracked => false,
+            Tracking::PerRecipient => {
+                self.tracking(crate::Role::Recipient, sender, Some(recipient)) == Tracking::Tracked
+            }
+        }
+    }
+
     /// Whether `domain` (A-label or as written, any case, one trailing dot
     /// allowed) is a local domain.
     pub fn is_local_domain(&self, domain: &str) -> bool {

@@ -1,6 +1,7 @@
 //! Verdicts in the protocol's own words, and the one place that renders
 //! SMTP reply text.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
 use crate::address::AddressError;
@@ -333,40 +334,64 @@ impl fmt::Display for Verdict {
     }
 }
 
-impl fmt::Display for Reject {
+/// A reply's wording: a whole line of its own, or the text that follows
+/// `<address>: Sender address rejected: `.
+enum Wording {
+    Whole(Cow<'static, str>),
+    Detail(Cow<'static, str>),
+}
+
+impl Reject {
     /// The reply table. This is the only place reply text is written.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (code, status, role) = (self.code, self.status, self.role);
-        let null_mx_text;
-        let suffix = match self.reason {
+    fn wording(&self) -> Wording {
+        let role = self.role;
+        Wording::Detail(match self.reason {
             Reason::BadSyntax(AddressError::MissingPath) => {
                 let syntax = match role {
                     Role::Sender => "MAIL FROM:<address>",
                     Role::Recipient => "RCPT TO:<address>",
                 };
-                return write!(f, "{code} {status} Syntax: {syntax}");
+                return Wording::Whole(format!("Syntax: {syntax}").into());
             }
             Reason::BadSyntax(AddressError::InvalidUtf8) => {
-                return write!(f, "{code} {status} Error: bad UTF-8 syntax");
+                return Wording::Whole("Error: bad UTF-8 syntax".into());
             }
             Reason::BadSyntax(_) => {
-                return write!(f, "{code} {status} Bad {} address syntax", role.lower());
+                return Wording::Whole(format!("Bad {} address syntax", role.lower()).into());
             }
-            Reason::NotFullyQualified => "need fully-qualified address",
+            Reason::NotFullyQualified => "need fully-qualified address".into(),
             Reason::UnknownDomain
             | Reason::TemporaryFailure(_)
             | Reason::PublicSuffix
-            | Reason::SpecialUse => "Domain not found",
-            Reason::LiteralNotAccepted => "Address literals are not accepted",
+            | Reason::SpecialUse => "Domain not found".into(),
+            Reason::LiteralNotAccepted => "Address literals are not accepted".into(),
             Reason::NullMx => {
                 let domain: String = self.domain.chars().map(sanitize).collect();
-                null_mx_text = format!("Domain {domain} does not accept mail (nullMX)");
-                null_mx_text.as_str()
+                format!("Domain {domain} does not accept mail (nullMX)").into()
             }
-        };
-        let head = format!("{code} {status} ");
-        let middle = format!(": {} address rejected: ", role.word());
-        write_bounded(f, &head, self.address.as_str(), &middle, suffix)
+        })
+    }
+
+    /// The reply as a Postfix access-map or policy-server action: code,
+    /// enhanced status and the text *after* `<address>: Sender address
+    /// rejected: `, which Postfix adds itself
+    /// (`550 5.1.8 Domain not found`). Syntax replies come whole.
+    pub fn postfix_action(&self) -> String {
+        let (Wording::Whole(text) | Wording::Detail(text)) = self.wording();
+        format!("{} {} {text}", self.code, self.status)
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let head = format!("{} {} ", self.code, self.status);
+        match self.wording() {
+            Wording::Whole(text) => write!(f, "{head}{text}"),
+            Wording::Detail(detail) => {
+                let middle = format!(": {} address rejected: ", self.role.word());
+                write_bounded(f, &head, self.address.as_str(), &middle, &detail)
+            }
+        }
     }
 }
 

@@ -148,3 +148,69 @@ fn classification() {
         "254 octets cannot be asked"
     );
 }
+
+/// Postfix's internal form (policy requests, milters): every corpus mailbox,
+/// once parsed from SMTP, reads back the same from its internal form.
+#[test]
+fn internal_forms_read_back() {
+    use envelope_check::{parse_internal_forward_path, parse_internal_reverse_path};
+    let mut checked = 0;
+    for case in cases() {
+        let Ok(Some(mailbox)) = parse(&case) else {
+            continue;
+        };
+        let internal = mailbox.internal().to_owned();
+        let again = if case.is_mail() {
+            parse_internal_reverse_path(&internal, true)
+                .map(|p| p.mailbox().cloned().map(Mailbox::into_owned))
+        } else {
+            parse_internal_forward_path(&internal, true)
+                .map(|p| Some(p.mailbox().clone().into_owned()))
+        };
+        let again = again
+            .unwrap_or_else(|e| panic!("{}: {internal:?} does not read back: {e}", case.id))
+            .expect("a mailbox");
+        assert_eq!(again.internal(), mailbox.internal(), "{}", case.id);
+        assert_eq!(
+            again.domain().map(|d| d.ascii().to_owned()),
+            mailbox.domain().map(|d| d.ascii().to_owned()),
+            "{}",
+            case.id
+        );
+        assert_eq!(
+            again.echo().to_string(),
+            mailbox.echo().to_string(),
+            "{}",
+            case.id
+        );
+        checked += 1;
+    }
+    assert!(checked > 150, "{checked}");
+
+    assert_eq!(
+        parse_internal_reverse_path("", false),
+        Ok(ReversePath::Null)
+    );
+    assert_eq!(
+        parse_internal_forward_path("", false).unwrap_err(),
+        AddressError::NullRecipient
+    );
+    assert!(matches!(
+        parse_internal_forward_path("PostMaster", false),
+        Ok(ForwardPath::Postmaster(_))
+    ));
+    // Quotes are already gone in the internal form.
+    let p = parse_internal_reverse_path("john smith@example.com", false).unwrap();
+    assert_eq!(p.mailbox().unwrap().local_part(), "john smith");
+    assert_eq!(
+        p.mailbox().unwrap().echo().to_string(),
+        "<john smith@example.com>"
+    );
+    assert!(
+        !parse_internal_reverse_path("john@mail", false)
+            .unwrap()
+            .mailbox()
+            .unwrap()
+            .is_fully_qualified()
+    );
+}

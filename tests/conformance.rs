@@ -77,3 +77,31 @@ async fn log_reasons_match_the_seed() {
         .await;
     assert_eq!(v.log_reason(), Some("unknown recipient domain"));
 }
+
+/// `postfix_action()` is what an access map or policy server must answer for
+/// Postfix to send the reply line: Postfix writes `<address>: Sender address
+/// rejected: ` itself, so the action is the line with that part cut out.
+#[tokio::test]
+async fn postfix_actions_rebuild_every_reject_line() {
+    let checker = oracle_checker();
+    let mut prefixed = 0;
+    for case in cases().iter().filter(|c| c.in_scope()) {
+        let verdict = verdict(&checker, case).await;
+        let Some(reject) = verdict.reject() else {
+            continue;
+        };
+        let line = reject.to_string();
+        let action = reject.postfix_action();
+        let code_status = format!("{} {} ", reject.code(), reject.status());
+        match line.split_once(" address rejected: ") {
+            Some((head, detail)) => {
+                prefixed += 1;
+                assert!(head.starts_with(&code_status), "{}", case.id);
+                assert_eq!(action, format!("{code_status}{detail}"), "{}", case.id);
+            }
+            // 501 syntax replies have no address part; they come whole.
+            None => assert_eq!(action, line, "{}", case.id),
+        }
+    }
+    assert!(prefixed >= 90, "only {prefixed} prefixed rejects");
+}

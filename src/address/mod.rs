@@ -395,6 +395,42 @@ pub fn parse_forward_path(path: &str, smtputf8: bool) -> Result<ForwardPath<'_>,
     })
 }
 
+/// Parses a sender already in Postfix's internal form, as a policy request's
+/// `sender=` attribute or a milter gives it (quotes removed, no brackets):
+/// no RFC 822 extraction is done. The empty string is the null sender.
+///
+/// ```
+/// use envelope_check::parse_internal_reverse_path;
+/// let p = parse_internal_reverse_path("a\"b@example.com", false).unwrap();
+/// assert_eq!(p.mailbox().unwrap().local_part(), "a\"b");
+/// ```
+pub fn parse_internal_reverse_path(
+    internal: &str,
+    smtputf8: bool,
+) -> Result<ReversePath<'_>, AddressError> {
+    if internal.is_empty() {
+        return Ok(ReversePath::Null);
+    }
+    Mailbox::from_internal(Cow::Borrowed(internal), smtputf8).map(ReversePath::Mailbox)
+}
+
+/// Parses a recipient already in Postfix's internal form (a policy
+/// request's `recipient=`); see [`parse_internal_reverse_path`].
+pub fn parse_internal_forward_path(
+    internal: &str,
+    smtputf8: bool,
+) -> Result<ForwardPath<'_>, AddressError> {
+    if internal.is_empty() {
+        return Err(AddressError::NullRecipient);
+    }
+    let mailbox = Mailbox::from_internal(Cow::Borrowed(internal), smtputf8)?;
+    Ok(if internal.eq_ignore_ascii_case("postmaster") {
+        ForwardPath::Postmaster(mailbox)
+    } else {
+        ForwardPath::Mailbox(mailbox)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
