@@ -96,6 +96,9 @@ pub fn cases() -> Vec<Case> {
 /// Documented deviations: id → (our reply, reason).
 pub fn deviations() -> HashMap<String, (String, String)> {
     DEVIATIONS
+        .split("\n## ")
+        .next()
+        .unwrap_or_default()
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| id") && !l.starts_with("| --"))
         .map(|l| {
@@ -133,6 +136,11 @@ pub fn oracle_checker() -> Checker<InMemoryResolver> {
 
 /// `cargo test` builds the examples next to the test binaries.
 pub fn check_binary() -> PathBuf {
+    example_binary("check")
+}
+
+/// An example's binary, built by `cargo test` next to the test binaries.
+pub fn example_binary(name: &str) -> PathBuf {
     let mut dir = std::env::current_exe().unwrap();
     dir.pop();
     if dir.ends_with("deps") {
@@ -140,7 +148,7 @@ pub fn check_binary() -> PathBuf {
     }
     let bin = dir
         .join("examples")
-        .join(format!("check{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(bin.exists(), "{} not built", bin.display());
     bin
 }

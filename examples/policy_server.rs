@@ -1,0 +1,337 @@
+//! A Postfix SMTP access policy delegation server (`check_policy_service`)
+//! that answers with this crate's verdicts.
+//!
+//! ```text
+//! cargo run --example policy_server -- [--listen IP:PORT]... [--unix PATH]...
+//!      [--nameserver IP:PORT]... [--zone FILE]... [--faults FILE]
+//!      [--approved-senders FILE] [--local-domain NAME]... [--managed-domain NAME]...
+//!      [--direction inbound|outbound] [--idle-timeout SECONDS]
+//!      [--action-text detail|whole]
+//! ```
+//!
+//! For each `protocol_state=RCPT` request it judges the address named by
+//! `policy_context=sender` / `recipient` (set in main.cf; without it, the
+//! sender, then the recipient) and answers the reject as
+//! `action=<code> <status> <text>`, or `action=DUNNO`. Postfix puts
+//! `<address>: Sender address rejected: ` (or `Recipient`) before the text
+//! itself, so the client sees the library's reply byte for byte;
+//! `--action-text whole` sends whole reply lines instead. Other states get
+//! `action=DUNNO`. DNS: the system's resolvers by default, `--nameserver`
+//! servers, or `--zone` files (offline).
+//!
+//! It serves TCP and unix-socket clients concurrently, each connection in a
+//! task of its own, many requests per connection; an idle connection is
+//! closed after `--idle-timeout` (default 300 s, the same as Postfix's
+//! `smtpd_policy_service_max_idle`). A malformed request gets
+//! `action=DEFER_IF_PERMIT <why>` and the connection is closed. Each reject
+//! is logged on stderr with its mail-tracking log reason and whether the
+//! customer's tracking log shows it (`--managed-domain`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use envelope_check::{
+    Checker, Direction, HickoryOptions, HickoryResolver, InMemoryResolver, Policy, Resolver,
+    ReversePath, Role, engine, parse_internal_forward_path, parse_internal_reverse_path,
+};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+/// Longest request line accepted (Postfix's own lines are far shorter).
+const MAX_LINE: u64 = 16 * 1024;
+/// Most attributes in one request.
+const MAX_ATTRIBUTES: usize = 100;
+
+#[derive(Parser)]
+#[command(about = "Postfix policy server with Postfix-exact envelope domain checks")]
+struct Args {
+    /// TCP address to listen on; repeatable. Default 127.0.0.1:10040 when
+    /// no --unix is given either.
+    #[arg(long = "listen", value_name = "IP:PORT")]
+    listen: Vec<SocketAddr>,
+    /// Unix socket to listen on; repeatable.
+    #[arg(long = "unix", value_name = "PATH")]
+    unix: Vec<PathBuf>,
+    /// DNS server to ask (IP:PORT), repeatable; default: /etc/resolv.conf.
+    #[arg(long = "nameserver", value_name = "IP:PORT", conflicts_with = "zones")]
+    nameservers: Vec<SocketAddr>,
+    /// Answer from these master files instead of the network (testing).
+    #[arg(long = "zone", value_name = "FILE")]
+    zones: Vec<PathBuf>,
+    /// Fault lines for --zone, `NAME servfail|refused|timeout`.
+    #[arg(long, value_name = "FILE", requires = "zones")]
+    faults: Option<PathBuf>,
+    /// Approved senders, one pattern a line (Postfix access maps work).
+    #[arg(long, value_name = "FILE")]
+    approved_senders: Option<PathBuf>,
+    /// A local domain (final destination), as in mydestination; repeatable.
+    #[arg(long = "local-domain", value_name = "NAME")]
+    local_domains: Vec<String>,
+    /// A managed domain, for the tracking rule in the logs; repeatable.
+    #[arg(long = "managed-domain", value_name = "NAME")]
+    managed_domains: Vec<String>,
+    /// Traffic direction; approved senders apply to inbound only.
+    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
+    direction: Dir,
+    /// Close a connection idle this many seconds.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// `detail`: the reply text Postfix expects, without the
+    /// `<address>: Sender address rejected: ` that Postfix adds itself.
+    /// `whole`: the whole reply line, for clients that send it verbatim.
+    #[arg(long, value_enum, default_value_t = ActionText::Detail)]
+    action_text: ActionText,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ActionText {
+    Detail,
+    Whole,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Dir {
+    Inbound,
+    Outbound,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("policy_server: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+
+    // 1. The DNS backend.
+    let dns: Arc<dyn Resolver> = if !args.zones.is_empty() {
+        let mut dns = InMemoryResolver::new();
+        for zone in &args.zones {
+            dns.load_zone(&read(zone)?)
+                .map_err(|e| format!("{}: {e}", zone.display()))?;
+        }
+        if let Some(faults) = &args.faults {
+            dns.load_faults(&read(faults)?)
+                .map_err(|e| format!("{}: {e}", faults.display()))?;
+        }
+        Arc::new(dns)
+    } else if !args.nameservers.is_empty() {
+        Arc::new(
+            HickoryResolver::with_name_servers(&args.nameservers, HickoryOptions::default())
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        Arc::new(
+            HickoryResolver::from_system_conf(HickoryOptions::default())
+                .map_err(|e| e.to_string())?,
+        )
+    };
+
+    // 2. The policy.
+    let mut policy = Policy::builder().direction(match args.direction {
+        Dir::Inbound => Direction::Inbound,
+        Dir::Outbound => Direction::Outbound,
+    });
+    if let Some(file) = &args.approved_senders {
+        policy = policy.approved_senders_text(&read(file)?);
+    }
+    for d in &args.local_domains {
+        policy = policy.local_domain(d);
+    }
+    for d in &args.managed_domains {
+        policy = policy.managed_domain(d);
+    }
+    let checker = Checker::new(dns, policy.build().map_err(|e| e.to_string())?);
+    let server = Arc::new(Server {
+        checker,
+        idle: Duration::from_secs(args.idle_timeout),
+        whole_lines: args.action_text == ActionText::Whole,
+    });
+
+    // 3. Listen: every connection gets its own task.
+    let mut listeners = Vec::new();
+    let tcp = if args.listen.is_empty() && args.unix.is_empty() {
+        vec!["127.0.0.1:10040".parse().expect("literal address")]
+    } else {
+        args.listen.clone()
+    };
+    for addr in tcp {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("{addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("policy_server: listening on {local}");
+        listeners.push(tokio::spawn(Listener::Tcp(listener).run(server.clone())));
+    }
+    for path in &args.unix {
+        let _ = std::fs::remove_file(path);
+        let listener =
+            tokio::net::UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("policy_server: listening on {}", path.display());
+        listeners.push(tokio::spawn(Listener::Unix(listener).run(server.clone())));
+    }
+    for l in listeners {
+        let _ = l.await;
+    }
+    Ok(())
+}
+
+/// What every connection shares.
+struct Server {
+    checker: Checker<Arc<dyn Resolver>>,
+    idle: Duration,
+    whole_lines: bool,
+}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    Unix(tokio::net::UnixListener),
+}
+
+impl Listener {
+    /// Accepts forever; each connection is served by a task of its own, so
+    /// a slow or stalled client never holds up another.
+    async fn run(self, server: Arc<Server>) {
+        loop {
+            let accepted = match &self {
+                Self::Tcp(l) => l
+                    .accept()
+                    .await
+                    .map(|(s, _)| tokio::spawn(serve(s, server.clone()))),
+                Self::Unix(l) => l
+                    .accept()
+                    .await
+                    .map(|(s, _)| tokio::spawn(serve(s, server.clone()))),
+            };
+            if let Err(e) = accepted {
+                // Out of file descriptors and the like: do not spin.
+                eprintln!("policy_server: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// One client connection: requests until EOF, idle timeout or bad input.
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, server: Arc<Server>) {
+    let (reader, mut writer) = tokio::io::split(stream);
+    let mut reader = BufReader::new(reader);
+    let mut attributes: HashMap<String, String> = HashMap::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let mut limited = (&mut reader).take(MAX_LINE + 1);
+        match tokio::time::timeout(server.idle, limited.read_until(b'\n', &mut line)).await {
+            Err(_) | Ok(Err(_)) | Ok(Ok(0)) => return,
+            Ok(Ok(_)) => {}
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) if line.ends_with(b"\n") => t.trim_end_matches(['\r', '\n']),
+            _ => return refuse(&mut writer, "malformed policy request line").await,
+        };
+        if !text.is_empty() {
+            let Some((name, value)) = text.split_once('=') else {
+                return refuse(&mut writer, "malformed policy request attribute").await;
+            };
+            if attributes.len() >= MAX_ATTRIBUTES {
+                return refuse(&mut writer, "too many policy request attributes").await;
+            }
+            attributes.insert(name.to_owned(), value.to_owned());
+            continue;
+        }
+        // An empty line ends the request.
+        let action = match attributes.get("request").map(String::as_str) {
+            Some("smtpd_access_policy") => decide(&server, &attributes).await,
+            _ => return refuse(&mut writer, "not an smtpd_access_policy request").await,
+        };
+        attributes.clear();
+        if writer
+            .write_all(format!("action={action}\n\n").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, why: &str) {
+    eprintln!("policy_server: closing a connection: {why}");
+    let _ = writer
+        .write_all(format!("action=DEFER_IF_PERMIT {why}\n\n").as_bytes())
+        .await;
+}
+
+/// The sender's reject, else the recipient's, else DUNNO. With
+/// `policy_context=sender` (or `recipient`) only that address is judged,
+/// and Postfix renders the reject in the right class itself.
+async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String {
+    if attributes.get("protocol_state").map(String::as_str) != Some("RCPT") {
+        return "DUNNO".to_owned();
+    }
+    let get = |k: &str| attributes.get(k).map_or("", String::as_str);
+    let context = get("policy_context");
+    // Postfix passes internal forms and has already refused U-labels
+    // without SMTPUTF8, so whatever arrives may be UTF-8.
+    let sender = parse_internal_reverse_path(get("sender"), true);
+    let recipient = parse_internal_forward_path(get("recipient"), true);
+    let verdict = if context == "recipient" {
+        None
+    } else {
+        let verdict = match &sender {
+            Ok(path) => server.checker.check_sender(path).await,
+            Err(e) => engine::syntax_error(Role::Sender, *e),
+        };
+        Some(verdict).filter(|v| !v.is_accept())
+    };
+    let verdict = match verdict {
+        Some(v) => v,
+        None if context == "sender" => return "DUNNO".to_owned(),
+        None => match &recipient {
+            Ok(path) => server.checker.check_recipient(path).await,
+            Err(e) => engine::syntax_error(Role::Recipient, *e),
+        },
+    };
+    let Some(reject) = verdict.reject() else {
+        return "DUNNO".to_owned();
+    };
+
+    // The mail-tracking log line.
+    let sender_box = sender.as_ref().ok().and_then(ReversePath::mailbox);
+    let tracked = recipient.as_ref().is_ok_and(|r| {
+        server
+            .checker
+            .policy()
+            .is_tracked_for(reject.role(), sender_box, r.mailbox())
+    });
+    let queue_id = match get("queue_id") {
+        "" => "NOQUEUE",
+        id => id,
+    };
+    eprintln!(
+        "policy_server: {queue_id}: reject: {reject}; reason=\"{}\" tracked={}",
+        reject.log_reason(),
+        if tracked { "yes" } else { "no" },
+    );
+
+    // Postfix writes `<address>: Sender address rejected: ` before an
+    // action's text, in the class of the restriction that asked. With no
+    // policy_context a sender reject may come back in the recipient class,
+    // so it then carries its whole line to name the right address.
+    if server.whole_lines || (context.is_empty() && reject.role() == Role::Sender) {
+        reject.to_string()
+    } else {
+        reject.postfix_action()
+    }
+}
