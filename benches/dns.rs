@@ -17,31 +17,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use envelope_check::{
     CacheConfig, Checker, HickoryOptions, HickoryResolver, InMemoryResolver, Policy,
 };
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RecordType};
-
-fn bare(addr: std::net::SocketAddr) -> TokioResolver {
-    let mut udp = ConnectionConfig::udp();
-    udp.port = addr.port();
-    let mut tcp = ConnectionConfig::tcp();
-    tcp.port = addr.port();
-    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-    ns.connections = vec![udp, tcp];
-    let mut opts = ResolverOpts::default();
-    opts.cache_size = 0;
-    opts.use_hosts_file = ResolveHosts::Never;
-    TokioResolver::builder_with_config(
-        ResolverConfig::from_parts(None, vec![], vec![ns]),
-        TokioRuntimeProvider::default(),
-    )
-    .with_options(opts)
-    .build()
-    .unwrap()
-}
 
 fn dns_path(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -73,7 +49,7 @@ fn dns_path(c: &mut Criterion) {
     }
 
     let name = Name::from_ascii("northwind-traders.com.").unwrap();
-    let baseline = bare(server.addr);
+    let baseline = dns::bare_resolver(server.addr, 0);
     g.bench_function("hickory: bare lookup(MX), uncached", |b| {
         b.iter(|| {
             rt.block_on(baseline.lookup(name.clone(), RecordType::MX))

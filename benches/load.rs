@@ -27,11 +27,6 @@ use std::time::{Duration, Instant};
 
 use dns::OracleServer;
 use envelope_check::{CacheConfig, Checker, HickoryOptions, HickoryResolver, Policy};
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::{Name, RecordType};
 
 struct Figures {
@@ -39,6 +34,17 @@ struct Figures {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+}
+
+impl Figures {
+    fn new(label: &'static str, per_second: f64, latencies: &[Duration]) -> Self {
+        Self {
+            label,
+            per_second,
+            p50: percentile(latencies, 0.5),
+            p99: percentile(latencies, 0.99),
+        }
+    }
 }
 
 fn zone(domains: usize) -> (String, String) {
@@ -62,27 +68,6 @@ fn domain(i: usize, domains: usize) -> String {
         0 | 100 => format!("f{i}.loadtest.net"),
         _ => format!("d{i}.loadtest.net"),
     }
-}
-
-fn bare_resolver(addr: std::net::SocketAddr, cache_size: u64) -> TokioResolver {
-    let mut udp = ConnectionConfig::udp();
-    udp.port = addr.port();
-    let mut tcp = ConnectionConfig::tcp();
-    tcp.port = addr.port();
-    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-    ns.connections = vec![udp, tcp];
-    let mut opts = ResolverOpts::default();
-    opts.cache_size = cache_size;
-    opts.use_hosts_file = ResolveHosts::Never;
-    opts.timeout = Duration::from_secs(2);
-    opts.attempts = 1;
-    TokioResolver::builder_with_config(
-        ResolverConfig::from_parts(None, vec![], vec![ns]),
-        TokioRuntimeProvider::default(),
-    )
-    .with_options(opts)
-    .build()
-    .unwrap()
 }
 
 /// Runs `total` jobs at `concurrency`, returns (per second, sorted latencies).
@@ -169,7 +154,7 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
     };
 
     // 1. Bare hickory lookups, cache off: the baseline.
-    let bare = Arc::new(bare_resolver(addr, 0));
+    let bare = Arc::new(dns::bare_resolver(addr, 0));
     let n = checks.min(50_000);
     let (rate, lat) = drive(n, concurrency, {
         let bare = bare.clone();
@@ -184,12 +169,11 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
         }
     })
     .await;
-    figures.push(Figures {
-        label: "bare hickory lookup(MX), uncached",
-        per_second: rate,
-        p50: percentile(&lat, 0.5),
-        p99: percentile(&lat, 0.99),
-    });
+    figures.push(Figures::new(
+        "bare hickory lookup(MX), uncached",
+        rate,
+        &lat,
+    ));
 
     // 2. Checker, cache off, MX domains only.
     let uncached = Arc::new(Checker::with_cache(
@@ -207,12 +191,11 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
         }
     })
     .await;
-    figures.push(Figures {
-        label: "Checker, verdict cache off, MX domains",
-        per_second: rate,
-        p50: percentile(&lat, 0.5),
-        p99: percentile(&lat, 0.99),
-    });
+    figures.push(Figures::new(
+        "Checker, verdict cache off, MX domains",
+        rate,
+        &lat,
+    ));
 
     // 3. The load test: cache on, 1% faulted domains.
     let dns =
@@ -240,16 +223,15 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
         }
     })
     .await;
-    figures.push(Figures {
-        label: "load test: Checker, cache on, 1% faults",
-        per_second: rate,
-        p50: percentile(&lat, 0.5),
-        p99: percentile(&lat, 0.99),
-    });
+    figures.push(Figures::new(
+        "load test: Checker, cache on, 1% faults",
+        rate,
+        &lat,
+    ));
     let queries = counted.queries.load(Ordering::Relaxed);
 
     // 4. Warm cache hits: ours vs hickory's.
-    let warm = bare_resolver(addr, 1024);
+    let warm = dns::bare_resolver(addr, 1024);
     let name = Name::from_ascii("d1.loadtest.net.").unwrap();
     let _ = warm.lookup(name.clone(), RecordType::MX).await;
     let reps = 200_000u32;

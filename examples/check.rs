@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo run --example check -- [--zone FILE]... [--faults FILE] [--approved-senders FILE]
-//!      [--local-domain NAME]... [--direction inbound|outbound] [--smtputf8]
+//!      [--local-domain NAME]... [--managed-domain NAME]... [--direction inbound|outbound]
+//!      [--smtputf8]
 //!      [--nameserver IP:PORT]... [--system] [--explain] [--sender ADDR] [--rcpt ADDR]...
 //! ```
 //!
@@ -22,10 +23,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, ValueEnum};
-use envelope_check::{Checker, Direction, InMemoryResolver, Policy, Resolver, Verdict};
+use clap::Parser;
+use common::{PolicyArgs, load_files};
+use envelope_check::{Checker, InMemoryResolver, Resolver, Verdict};
 #[cfg(feature = "hickory")]
 use envelope_check::{HickoryOptions, HickoryResolver};
+
+mod common;
 
 const DEMO_ZONE: &str = include_str!("demo.zone");
 const DEMO_FAULTS: &str = include_str!("demo.faults");
@@ -39,15 +43,8 @@ struct Args {
     /// Fault lines, `NAME servfail|refused|timeout`.
     #[arg(long, value_name = "FILE")]
     faults: Option<PathBuf>,
-    /// Approved senders, one pattern a line (Postfix access maps work).
-    #[arg(long, value_name = "FILE")]
-    approved_senders: Option<PathBuf>,
-    /// A local domain (final destination): not looked up.
-    #[arg(long = "local-domain", value_name = "NAME")]
-    local_domains: Vec<String>,
-    /// Traffic direction; approved senders apply to inbound only.
-    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
-    direction: Dir,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// The transaction declared SMTPUTF8 (for --sender/--rcpt).
     #[arg(long)]
     smtputf8: bool,
@@ -69,12 +66,6 @@ struct Args {
     rcpts: Vec<String>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Dir {
-    Inbound,
-    Outbound,
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(args) {
@@ -88,8 +79,6 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), String> {
     // 1. The DNS: real servers, or the demo data, or the zones and faults given.
-    let read =
-        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -106,29 +95,12 @@ fn run(args: Args) -> Result<(), String> {
             dns.load_faults(DEMO_FAULTS)
                 .map_err(|e| format!("demo.faults: {e}"))?;
         }
-        for zone in &args.zones {
-            dns.load_zone(&read(zone)?)
-                .map_err(|e| format!("{}: {e}", zone.display()))?;
-        }
-        if let Some(faults) = &args.faults {
-            dns.load_faults(&read(faults)?)
-                .map_err(|e| format!("{}: {e}", faults.display()))?;
-        }
+        load_files(&mut dns, &args.zones, args.faults.as_ref())?;
         Arc::new(dns)
     };
 
     // 2. The policy.
-    let mut policy = Policy::builder().direction(match args.direction {
-        Dir::Inbound => Direction::Inbound,
-        Dir::Outbound => Direction::Outbound,
-    });
-    if let Some(file) = &args.approved_senders {
-        policy = policy.approved_senders_text(&read(file)?);
-    }
-    for domain in &args.local_domains {
-        policy = policy.local_domain(domain);
-    }
-    let policy = policy.build().map_err(|e| e.to_string())?;
+    let policy = args.policy.policy()?;
 
     // 3. Check, on the single-threaded runtime.
     let checker = Checker::new(dns, policy);

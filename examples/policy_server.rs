@@ -35,11 +35,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use common::{PolicyArgs, load_files};
 use envelope_check::{
-    Checker, Direction, HickoryOptions, HickoryResolver, InMemoryResolver, Policy, Resolver,
-    ReversePath, Role, engine, parse_internal_forward_path, parse_internal_reverse_path,
+    Checker, HickoryOptions, HickoryResolver, InMemoryResolver, Resolver, ReversePath, Role,
+    engine, parse_internal_forward_path, parse_internal_reverse_path,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+mod common;
 
 /// Longest request line accepted (Postfix's own lines are far shorter).
 const MAX_LINE: u64 = 16 * 1024;
@@ -65,18 +68,8 @@ struct Args {
     /// Fault lines for --zone, `NAME servfail|refused|timeout`.
     #[arg(long, value_name = "FILE", requires = "zones")]
     faults: Option<PathBuf>,
-    /// Approved senders, one pattern a line (Postfix access maps work).
-    #[arg(long, value_name = "FILE")]
-    approved_senders: Option<PathBuf>,
-    /// A local domain (final destination), as in mydestination; repeatable.
-    #[arg(long = "local-domain", value_name = "NAME")]
-    local_domains: Vec<String>,
-    /// A managed domain, for the tracking rule in the logs; repeatable.
-    #[arg(long = "managed-domain", value_name = "NAME")]
-    managed_domains: Vec<String>,
-    /// Traffic direction; approved senders apply to inbound only.
-    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
-    direction: Dir,
+    #[command(flatten)]
+    policy: PolicyArgs,
     /// Close a connection idle this many seconds.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
@@ -93,12 +86,6 @@ enum ActionText {
     Whole,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Dir {
-    Inbound,
-    Outbound,
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     match run(Args::parse()).await {
@@ -111,20 +98,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let read =
-        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-
     // 1. The DNS backend.
     let dns: Arc<dyn Resolver> = if !args.zones.is_empty() {
         let mut dns = InMemoryResolver::new();
-        for zone in &args.zones {
-            dns.load_zone(&read(zone)?)
-                .map_err(|e| format!("{}: {e}", zone.display()))?;
-        }
-        if let Some(faults) = &args.faults {
-            dns.load_faults(&read(faults)?)
-                .map_err(|e| format!("{}: {e}", faults.display()))?;
-        }
+        load_files(&mut dns, &args.zones, args.faults.as_ref())?;
         Arc::new(dns)
     } else if !args.nameservers.is_empty() {
         Arc::new(
@@ -139,20 +116,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
 
     // 2. The policy.
-    let mut policy = Policy::builder().direction(match args.direction {
-        Dir::Inbound => Direction::Inbound,
-        Dir::Outbound => Direction::Outbound,
-    });
-    if let Some(file) = &args.approved_senders {
-        policy = policy.approved_senders_text(&read(file)?);
-    }
-    for d in &args.local_domains {
-        policy = policy.local_domain(d);
-    }
-    for d in &args.managed_domains {
-        policy = policy.managed_domain(d);
-    }
-    let checker = Checker::new(dns, policy.build().map_err(|e| e.to_string())?);
+    let checker = Checker::new(dns, args.policy.policy()?);
     let server = Arc::new(Server {
         checker,
         idle: Duration::from_secs(args.idle_timeout),

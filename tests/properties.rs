@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::block_on;
+
 use std::sync::Arc;
 
 use envelope_check::engine::{DnsEvidence, classify, decide_recipient, decide_sender};
@@ -177,14 +179,6 @@ proptest! {
 /// The oracle DNS, shared by the async properties below.
 fn oracle_checker() -> Arc<Checker<InMemoryResolver>> {
     Arc::new(common::oracle_checker())
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 proptest! {

@@ -29,6 +29,33 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 
+/// A bare hickory resolver for `addr` (UDP with TCP fallback, no hosts
+/// file, 2 s timeout, one attempt: as `HickoryOptions::default()`), the
+/// baseline the benches compare the crate against.
+pub fn bare_resolver(addr: SocketAddr, cache_size: u64) -> hickory_resolver::TokioResolver {
+    use hickory_resolver::config::{
+        ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+    };
+    let mut udp = ConnectionConfig::udp();
+    udp.port = addr.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = addr.port();
+    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+    ns.connections = vec![udp, tcp];
+    let mut opts = ResolverOpts::default();
+    opts.cache_size = cache_size;
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts.timeout = Duration::from_secs(2);
+    opts.attempts = 1;
+    hickory_resolver::TokioResolver::builder_with_config(
+        ResolverConfig::from_parts(None, vec![], vec![ns]),
+        hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
+    )
+    .with_options(opts)
+    .build()
+    .unwrap()
+}
+
 /// Binds UDP and TCP on the same free loopback port.
 async fn bind_pair() -> (UdpSocket, TcpListener) {
     for _ in 0..50 {

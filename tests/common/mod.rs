@@ -158,6 +158,11 @@ pub fn data(name: &str) -> String {
 }
 
 pub fn run_check(args: &[&str], stdin: &str) -> (i32, String, String) {
+    run_check_bytes(args, stdin.as_bytes())
+}
+
+/// `check` with any bytes on stdin: exit code, stdout, stderr.
+pub fn run_check_bytes(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
     let mut child = Command::new(check_binary())
         .args(args)
         .stdin(Stdio::piped())
@@ -165,16 +170,20 @@ pub fn run_check(args: &[&str], stdin: &str) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
+}
+
+/// Runs a future to completion on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }

@@ -1,0 +1,73 @@
+//! What the examples share: the policy options, so that they mean the same
+//! in `check` and `policy_server`, and DNS data loaded from files.
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use envelope_check::{Direction, InMemoryResolver, Policy};
+
+/// The policy options of the command line.
+#[derive(clap::Args)]
+pub(crate) struct PolicyArgs {
+    /// Approved senders, one pattern a line (Postfix access maps work).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) approved_senders: Option<PathBuf>,
+    /// A local domain (final destination, as in mydestination): not looked
+    /// up; repeatable.
+    #[arg(long = "local-domain", value_name = "NAME")]
+    pub(crate) local_domains: Vec<String>,
+    /// A managed domain, for the tracking rule; repeatable.
+    #[arg(long = "managed-domain", value_name = "NAME")]
+    pub(crate) managed_domains: Vec<String>,
+    /// Traffic direction; approved senders apply to inbound only.
+    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
+    pub(crate) direction: Dir,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Dir {
+    Inbound,
+    Outbound,
+}
+
+impl PolicyArgs {
+    pub(crate) fn policy(&self) -> Result<Policy, String> {
+        let mut policy = Policy::builder().direction(match self.direction {
+            Dir::Inbound => Direction::Inbound,
+            Dir::Outbound => Direction::Outbound,
+        });
+        if let Some(file) = &self.approved_senders {
+            policy = policy.approved_senders_text(&read(file)?);
+        }
+        for domain in &self.local_domains {
+            policy = policy.local_domain(domain);
+        }
+        for domain in &self.managed_domains {
+            policy = policy.managed_domain(domain);
+        }
+        policy.build().map_err(|e| e.to_string())
+    }
+}
+
+/// A file's text, or an error message that names it.
+pub(crate) fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Loads master files and a fault file into `dns`; errors name the file
+/// (and the line, for a zone or fault error).
+pub(crate) fn load_files(
+    dns: &mut InMemoryResolver,
+    zones: &[PathBuf],
+    faults: Option<&PathBuf>,
+) -> Result<(), String> {
+    for zone in zones {
+        dns.load_zone(&read(zone)?)
+            .map_err(|e| format!("{}: {e}", zone.display()))?;
+    }
+    if let Some(faults) = faults {
+        dns.load_faults(&read(faults)?)
+            .map_err(|e| format!("{}: {e}", faults.display()))?;
+    }
+    Ok(())
+}
