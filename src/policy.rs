@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::address::{Mailbox, is_at_or_below, strip_one_trailing_dot};
+use crate::address::{Mailbox, is_at_or_below, resolve, strip_one_trailing_dot};
 
 /// Which way the mail flows, from the protected customer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -224,9 +224,26 @@ impl Policy {
         if self.approved.is_empty() {
             return false;
         }
-        let address = sender.normalized();
-        let domain = sender.domain().map(|d| d.ascii());
+        // Postfix's check_sender_access looks up the address the sender
+        // resolves to: under a local domain, `vip%example.com@local` is
+        // `vip@example.com` (oracle row S303).
+        let (resolved, _) = resolve(sender.internal(), &|d| self.is_local_domain(d));
+        let (text, _) = strip_one_trailing_dot(&resolved);
+        let address = text.to_lowercase();
         let written = address.rsplit_once('@').map(|(_, d)| d);
+        let routed = sender.domain().is_some_and(|d| {
+            Some(
+                strip_one_trailing_dot(d.written())
+                    .0
+                    .to_lowercase()
+                    .as_str(),
+            ) == written
+        });
+        let domain = if routed {
+            sender.domain().map(|d| d.ascii())
+        } else {
+            None
+        };
         self.approved.iter().any(|p| match p {
             SenderPattern::Address(a) => *a == address,
             SenderPattern::Domain(d) => domain == Some(d) || written == Some(d),

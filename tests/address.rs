@@ -36,6 +36,13 @@ fn syntax_rows_are_errors_and_others_parse() {
     let mut checked = 0;
     for case in cases().iter().filter(|c| c.in_scope()) {
         let parsed = parse(case);
+        // These route through a local domain to an invalid one: only the
+        // Checker, which knows the local domains, can tell (conformance).
+        if ["S435", "R408"].contains(&case.id.as_str()) {
+            assert!(parsed.is_ok());
+            checked += 1;
+            continue;
+        }
         let want_error = case.expected().starts_with("501 ");
         assert_eq!(
             parsed.is_err(),
@@ -46,7 +53,7 @@ fn syntax_rows_are_errors_and_others_parse() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 235);
+    assert_eq!(checked, common::IN_SCOPE);
 }
 
 #[test]
@@ -70,7 +77,7 @@ fn non_fqdn_rows_are_classified() {
         }
         n += usize::from(want_504);
     }
-    assert_eq!(n, 16, "the corpus has 16 non-FQDN rows");
+    assert_eq!(n, 44, "the corpus has 44 non-FQDN rows");
 }
 
 #[test]

@@ -50,8 +50,10 @@ async fn every_oracle_row_matches_postfix() {
         failures.join("\n")
     );
     assert_eq!(
-        checked, 235,
-        "the corpus has 239 rows, 4 of them out of scope"
+        checked,
+        common::IN_SCOPE,
+        "the corpus has {} rows, 4 of them out of scope",
+        common::ROWS
     );
 }
 

@@ -63,7 +63,7 @@ async fn every_oracle_row_gives_the_same_reply_as_in_memory() {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(n, 235);
+    assert_eq!(n, common::IN_SCOPE);
 }
 
 #[tokio::test]

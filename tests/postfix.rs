@@ -312,12 +312,13 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
     }
     drop(running);
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(results.len(), 239);
+    assert_eq!(results.len(), common::ROWS);
     assert_eq!(dsn_fixed, 8, "the recipient null-MX rows");
     assert!(
         failures.is_empty(),
-        "{} of 239 rows differ:\n{}",
+        "{} of {} rows differ:\n{}",
         failures.len(),
+        common::ROWS,
         failures.join("\n")
     );
 }

@@ -185,7 +185,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn verdict_is_deterministic(idx in 0usize..239) {
+    fn verdict_is_deterministic(idx in 0usize..common::ROWS) {
         let cases = common::cases();
         let case = &cases[idx % cases.len()];
         let checker = oracle_checker();

@@ -14,7 +14,7 @@ use std::fmt;
 pub use host::{AddressLiteral, Domain};
 pub(crate) use host::{is_at_or_below, strip_one_trailing_dot};
 pub use path::{CommandArgument, EsmtpParam, split_command_argument, split_command_argument_bytes};
-pub(crate) use path::{Route, resolve_route};
+pub(crate) use path::{Route, resolve, resolve_route};
 
 /// Why an envelope path was refused as syntax.
 ///
@@ -126,18 +126,20 @@ pub struct Mailbox<'a> {
 impl<'a> Mailbox<'a> {
     fn from_internal(internal: Cow<'a, str>, smtputf8: bool) -> Result<Self, AddressError> {
         // Postfix validates the domain the address routes to (trivial-rewrite
-        // RESOLVE_FLAG_ERROR): for `site!user` and `user%site` that is `site`.
+        // RESOLVE_FLAG_ERROR): for `site!user` and `user%site` that is `site`;
+        // an empty domain (`a@b.com@`) is stripped and the rest routed.
         let at = internal.rfind('@');
-        if at.is_none()
+        let host = match (&internal, at) {
+            (_, None) => None,
+            (_, Some(at)) if at + 1 == internal.len() => None,
+            (Cow::Borrowed(b), Some(at)) => Some(Host::parse(&b[at + 1..], smtputf8)?),
+            (Cow::Owned(o), Some(at)) => Some(Host::parse(&o[at + 1..], smtputf8)?.into_owned()),
+        };
+        if host.is_none()
             && let Route::Remote(domain) = resolve_route(&internal, &|_| false)
         {
             Host::parse(&domain, smtputf8)?;
         }
-        let host = match (&internal, at) {
-            (_, None) => None,
-            (Cow::Borrowed(b), Some(at)) => Some(Host::parse(&b[at + 1..], smtputf8)?),
-            (Cow::Owned(o), Some(at)) => Some(Host::parse(&o[at + 1..], smtputf8)?.into_owned()),
-        };
         Ok(Self {
             internal,
             at,

@@ -207,7 +207,8 @@ pub(crate) fn internal_form(token: &str) -> Result<Cow<'_, str>, AddressError> {
         text = &text[1..text.len() - 1];
     }
     // The deprecated source route, `@hop1,@hop2:user@domain`, is dropped.
-    if text.starts_with('@')
+    // `@a:@b:user@x`, as some clients write it, is a route too.
+    while text.starts_with('@')
         && let Some(colon) = text.find(':')
     {
         text = &text[colon + 1..];
@@ -232,10 +233,15 @@ enum Tok {
 /// picks the single address, and joins it back into internal form.
 fn rfc822_internal(text: &str) -> Result<String, AddressError> {
     let tokens = rfc822_tokens(text)?;
-    let mut addresses = tokens
-        .split(|t| *t == Tok::Special(b','))
-        .map(select_address)
-        .filter(|a| !a.is_empty());
+    // A group name with no address after it (`x@y.z:`).
+    let dangling_group = tokens
+        .windows(2)
+        .any(|w| w[0] == Tok::Special(b':') && matches!(w[1], Tok::Special(b',' | b';')))
+        || tokens.last() == Some(&Tok::Special(b':'));
+    if dangling_group {
+        return Err(AddressError::MultipleAddresses);
+    }
+    let mut addresses = addresses(&tokens);
     let first = addresses.next().unwrap_or_default();
     if addresses.next().is_some() {
         return Err(AddressError::MultipleAddresses);
@@ -243,22 +249,80 @@ fn rfc822_internal(text: &str) -> Result<String, AddressError> {
     Ok(join_internal(first))
 }
 
-/// Within one comma-separated group: a `<route-addr>` wins over the phrase
-/// around it; a group name (`name:`) and its `;` are dropped.
-fn select_address(group: &[Tok]) -> &[Tok] {
-    let mut group = group;
-    if let Some(colon) = group.iter().position(|t| *t == Tok::Special(b':')) {
-        group = &group[colon + 1..];
-    }
-    if let Some(open) = group.iter().rposition(|t| *t == Tok::Special(b'<')) {
-        let inner = &group[open + 1..];
-        let end = inner
-            .iter()
-            .position(|t| *t == Tok::Special(b'>'))
-            .unwrap_or(inner.len());
-        return &inner[..end];
-    }
-    group
+fn is_word(t: &Tok) -> bool {
+    matches!(t, Tok::Word { .. } | Tok::Literal(_))
+}
+
+/// Words, literals, `.` and `@`: what an address or a phrase is made of.
+fn is_address_part(t: &Tok) -> bool {
+    is_word(t) || matches!(t, Tok::Special(b'.' | b'@'))
+}
+
+/// The addresses in a token list, found as Postfix's RFC 822 parser finds
+/// them, from right to left (each rule checked against the oracle):
+/// - `>` closes a route-addr: the address is what stands between it and
+///   the `<` (or `>`, or start) to its left, and the phrase before the `<`
+///   belongs to it (`x@y <a@b.c>` is one address, `a@b.c>>` two);
+/// - otherwise an address is a run of words, literals, `.` and `@` in which
+///   no two words stand side by side: `john"doe"@x` and `a@b c.d` hold two
+///   addresses each, `.user.@x` and `user@@x` one;
+/// - `,` and `;` separate addresses; `name:` is a group name, not an
+///   address (`group:a@b.c;` is one address).
+fn addresses(tokens: &[Tok]) -> impl Iterator<Item = &[Tok]> {
+    let mut end = tokens.len();
+    std::iter::from_fn(move || {
+        while end > 0 {
+            let last = &tokens[end - 1];
+            if *last == Tok::Special(b'>') {
+                let open = tokens[..end - 1]
+                    .iter()
+                    .rposition(|t| matches!(t, Tok::Special(b'<' | b'>')));
+                let inner = &tokens[open.map_or(0, |o| o + 1)..end - 1];
+                end = match open {
+                    Some(o) if tokens[o] == Tok::Special(b'<') => {
+                        // The phrase before `<` belongs to this address.
+                        let mut start = o;
+                        while start > 0 && is_address_part(&tokens[start - 1]) {
+                            start -= 1;
+                        }
+                        start
+                    }
+                    Some(o) => o + 1,
+                    None => 0,
+                };
+                return Some(inner);
+            }
+            if *last == Tok::Special(b':') {
+                // Skip the group name.
+                end -= 1;
+                while end > 0 && !matches!(tokens[end - 1], Tok::Special(b',' | b';')) {
+                    end -= 1;
+                }
+                continue;
+            }
+            if !is_address_part(last) {
+                end -= 1;
+                continue;
+            }
+            let mut start = end - 1;
+            while start > 0 {
+                let prev = &tokens[start - 1];
+                let joins = if is_word(prev) {
+                    !is_word(&tokens[start])
+                } else {
+                    matches!(prev, Tok::Special(b'.' | b'@'))
+                };
+                if !joins {
+                    break;
+                }
+                start -= 1;
+            }
+            let run = &tokens[start..end];
+            end = start;
+            return Some(run);
+        }
+        None
+    })
 }
 
 fn join_internal(tokens: &[Tok]) -> String {
@@ -294,10 +358,11 @@ fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
         match c {
             c if c.is_whitespace() => {}
             '(' => {
+                // A comment; an unterminated one runs to the end (S443).
                 let mut depth = 1;
                 while depth > 0 {
                     match chars.next() {
-                        None => return Err(AddressError::Unterminated),
+                        None => break,
                         Some((_, '\\')) => {
                             chars.next();
                         }
@@ -337,19 +402,30 @@ fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
                 out.push(Tok::Literal(text[i..=end].to_owned()));
             }
             '@' | '.' | ',' | ':' | ';' | '<' | '>' => out.push(Tok::Special(c as u8)),
-            ')' | ']' | '\\' => return Err(AddressError::BadCharacter),
             _ => {
-                let start = i;
-                let mut end = i + c.len_utf8();
-                while let Some(&(j, ch)) = chars.peek() {
-                    if ch.is_whitespace() || "()<>@,;:\\\".[]".contains(ch) {
-                        break;
+                // An atom; a backslash takes the next character as it is
+                // (`a\@b` is the atom `a@b`).
+                let mut word = String::new();
+                let mut next = Some(c);
+                while let Some(ch) = next {
+                    if ch == '\\' {
+                        match chars.next() {
+                            Some((_, escaped)) => word.push(escaped),
+                            None => break,
+                        }
+                    } else {
+                        word.push(ch);
                     }
-                    end = j + ch.len_utf8();
-                    chars.next();
+                    next = match chars.peek() {
+                        Some(&(_, ch)) if !ch.is_whitespace() && !"(<>@,;:\".".contains(ch) => {
+                            chars.next();
+                            Some(ch)
+                        }
+                        _ => None,
+                    };
                 }
                 out.push(Tok::Word {
-                    text: text[start..end].to_owned(),
+                    text: word,
                     quoted: false,
                 });
             }
@@ -371,40 +447,46 @@ pub(crate) enum Route<'a> {
 /// `user@host` inside the local part, `site!user` (swap_bangpath) and
 /// `user%host` (allow_percent_hack) until a remote domain remains.
 pub(crate) fn resolve_route<'a>(internal: &'a str, is_local: &dyn Fn(&str) -> bool) -> Route<'a> {
+    resolve(internal, is_local).1
+}
+
+/// The resolver loop, with the address it resolves to: `user@remote.domain`,
+/// or for local delivery `user@local.domain` (the last local domain
+/// stripped) or `user`. This is the address Postfix looks up in access maps
+/// (`check_sender_access`).
+///
+/// An empty domain (`user@`) is stripped like a local one; when nothing
+/// else gives the address a domain, the empty one comes back and the result
+/// is `Route::Remote("")`, which no host-name check passes.
+pub(crate) fn resolve<'a>(
+    internal: &'a str,
+    is_local: &dyn Fn(&str) -> bool,
+) -> (Cow<'a, str>, Route<'a>) {
+    fn keep<'a>(addr: Cow<'a, str>, range: std::ops::Range<usize>) -> Cow<'a, str> {
+        match addr {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[range]),
+            Cow::Owned(o) => Cow::Owned(o[range].to_owned()),
+        }
+    }
     let mut addr: Cow<'a, str> = Cow::Borrowed(internal);
+    // The last local (or empty) domain stripped, `@` included.
+    let mut saved: Option<Cow<'a, str>> = None;
     for _ in 0..internal.len() + 100 {
-        // Strip one trailing dot of the domain, not `..` or `@.`.
         if let Some(at) = addr.rfind('@') {
+            // Strip one trailing dot of the domain, not `..` or `@.`.
             let domain = &addr[at + 1..];
             if domain.len() >= 2 && domain.ends_with('.') && !domain.ends_with("..") {
-                addr = match addr {
-                    Cow::Borrowed(b) => Cow::Borrowed(&b[..b.len() - 1]),
-                    Cow::Owned(mut o) => {
-                        o.pop();
-                        Cow::Owned(o)
-                    }
-                };
+                let end = addr.len() - 1;
+                addr = keep(addr, 0..end);
             }
-            let at = addr.rfind('@').unwrap_or(0);
-            let domain_empty = at + 1 == addr.len();
-            if !domain_empty && !is_local(&addr[at + 1..]) {
-                return Route::Remote(match addr {
-                    Cow::Borrowed(b) => Cow::Borrowed(&b[at + 1..]),
-                    Cow::Owned(o) => Cow::Owned(o[at + 1..].to_owned()),
-                });
+            let domain = &addr[at + 1..];
+            if !domain.is_empty() && !is_local(domain) {
+                let domain = keep(addr.clone(), at + 1..addr.len());
+                return (addr, Route::Remote(domain));
             }
-            addr = match addr {
-                Cow::Borrowed(b) => Cow::Borrowed(&b[..at]),
-                Cow::Owned(mut o) => {
-                    o.truncate(at);
-                    Cow::Owned(o)
-                }
-            };
-            if domain_empty {
-                // `user@`: Postfix keeps the empty domain, which then fails
-                // the host-name check.
-                return Route::Remote(Cow::Borrowed(""));
-            }
+            let len = addr.len();
+            saved = Some(keep(addr.clone(), at..len));
+            addr = keep(addr, 0..at);
             continue;
         }
         if let Some(bang) = addr.find('!') {
@@ -417,9 +499,17 @@ pub(crate) fn resolve_route<'a>(internal: &'a str, is_local: &dyn Fn(&str) -> bo
             addr = Cow::Owned(o);
             continue;
         }
-        return Route::Local;
+        break;
     }
-    Route::Local
+    match saved {
+        // `user@`: the empty domain fails Postfix's host-name check.
+        Some(at) if at.len() == 1 => (
+            Cow::Owned(format!("{addr}@")),
+            Route::Remote(Cow::Borrowed("")),
+        ),
+        Some(at) => (Cow::Owned(format!("{addr}{at}")), Route::Local),
+        None => (addr, Route::Local),
+    }
 }
 
 #[cfg(test)]
@@ -447,6 +537,27 @@ mod tests {
             internal_form("<a@b.c, d@e.f>"),
             Err(AddressError::MultipleAddresses)
         );
+        // Rules learnt from the oracle (rows S252, S255, S266, S273, S401-S443).
+        let multiple = Err(AddressError::MultipleAddresses);
+        assert_eq!(internal_form("<john\"doe\"@x.com>"), multiple);
+        assert_eq!(internal_form("<john doe@x.com>"), multiple);
+        assert_eq!(internal_form("<user<x>@x.com>"), multiple);
+        assert_eq!(internal_form("<a@x.com>SIZE=1"), multiple);
+        assert_eq!(internal_form("<a@x.com>>>"), multiple);
+        assert_eq!(internal_form("<a;b@x.com>"), multiple);
+        assert_eq!(internal_form("<x@y.com:>"), multiple);
+        assert_eq!(internal("<a\\@b@x.com>"), "a@b@x.com");
+        assert_eq!(internal("<us)er@x.com>"), "us)er@x.com");
+        assert_eq!(internal("<user:x@y.com>"), "x@y.com");
+        assert_eq!(internal("<group:x@y.com;>"), "x@y.com");
+        assert_eq!(internal("<x@y <a@b.com>>"), "a@b.com");
+        assert_eq!(internal("<a@x.com>>"), "a@x.com");
+        assert_eq!(internal("<user@x.com(open>"), "user@x.com");
+        assert_eq!(
+            internal("<user%[192.0.2.1]@x.com>"),
+            "user%[192.0.2.1]@x.com"
+        );
+        assert_eq!(internal("<@a.com:@b.com:u@x.com>"), "u@x.com");
     }
 
     #[test]
@@ -489,5 +600,19 @@ mod tests {
         );
         assert_eq!(resolve_route("user", &local), Route::Local);
         assert_eq!(resolve_route("user@", &local), Route::Remote("".into()));
+        // An empty domain is stripped like a local one (oracle row R253).
+        assert_eq!(
+            resolve_route("user@good.com@", &local),
+            Route::Remote("good.com".into())
+        );
+        assert_eq!(resolve_route("user@mx.local.net@", &local), Route::Local);
+        assert_eq!(resolve_route("user@@", &local), Route::Remote("".into()));
+        // The resolved address, as access maps see it.
+        let resolved = |a| resolve(a, &local).0.into_owned();
+        assert_eq!(resolved("vip%nx.com@mx.local.net"), "vip@nx.com");
+        assert_eq!(resolved("nx.com!vip@mx.local.net"), "vip@nx.com");
+        assert_eq!(resolved("user@mx.local.net."), "user@mx.local.net");
+        assert_eq!(resolved("user@x.com."), "user@x.com");
+        assert_eq!(resolved("user"), "user");
     }
 }
