@@ -227,9 +227,15 @@ fn reject(role: Role, m: &Mailbox<'_>, code: u16, reason: Reason, rule: Rule) ->
     Verdict::Reject(Reject::new(role, code, reason, rule, m.internal(), ""))
 }
 
-/// Postfix's restriction order: non-FQDN, approved senders (inbound sender
-/// only), local domains and literals, opt-in policy rules, then DNS.
+/// Postfix's order: the syntax of the address's destination (routed through
+/// local domains, as trivial-rewrite does at MAIL/RCPT time), then the
+/// restrictions: non-FQDN, approved senders (inbound sender only), local
+/// domains and literals, opt-in policy rules, then DNS.
 fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m> {
+    let routed = match m.routed_host(&|d| policy.is_local_domain(d)) {
+        Err(e) => return Plan::Decided(syntax_error(role, e)),
+        Ok(routed) => routed,
+    };
     if !m.is_fully_qualified() {
         return Plan::Decided(reject(
             role,
@@ -245,10 +251,8 @@ fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m>
     {
         return Plan::Decided(accept(role, Rule::ApprovedSender));
     }
-    let host = match m.routed_host(&|d| policy.is_local_domain(d)) {
-        Err(e) => return Plan::Decided(syntax_error(role, e)),
-        Ok(None) => return Plan::Decided(accept(role, Rule::LocalDomain)),
-        Ok(Some(host)) => host,
+    let Some(host) = routed else {
+        return Plan::Decided(accept(role, Rule::LocalDomain));
     };
     let domain = match host {
         Cow::Borrowed(Host::Domain(d)) => Cow::Borrowed(d),

@@ -1,8 +1,9 @@
 //! `Policy`: what the check enforces, and its builder.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::address::{Mailbox, is_at_or_below, resolve, strip_one_trailing_dot};
+use crate::address::{AddressLiteral, Mailbox, is_at_or_below, resolve, strip_one_trailing_dot};
 
 /// Which way the mail flows, from the protected customer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -54,6 +55,7 @@ pub struct Policy {
     direction: Direction,
     approved: Vec<SenderPattern>,
     local_domains: Vec<String>,
+    local_addresses: Vec<IpAddr>,
     unknown_domain_code: u16,
     non_fqdn_code: u16,
     accept_literals: bool,
@@ -94,6 +96,7 @@ impl Default for Policy {
             direction: Direction::Inbound,
             approved: Vec::new(),
             local_domains: Vec::new(),
+            local_addresses: Vec::new(),
             unknown_domain_code: 550,
             non_fqdn_code: 504,
             accept_literals: true,
@@ -212,6 +215,13 @@ impl Policy {
     /// Whether `domain` (A-label or as written, any case, one trailing dot
     /// allowed) is a local domain.
     pub fn is_local_domain(&self, domain: &str) -> bool {
+        if domain.starts_with('[') {
+            return !self.local_addresses.is_empty()
+                && AddressLiteral::parse(domain)
+                    .ok()
+                    .and_then(|l| l.ip())
+                    .is_some_and(|ip| self.local_addresses.contains(&ip));
+        }
         let (domain, _) = strip_one_trailing_dot(domain);
         self.local_domains
             .iter()
@@ -320,6 +330,15 @@ impl PolicyBuilder {
         } else {
             self.policy.local_domains.push(d.to_ascii_lowercase());
         }
+        self
+    }
+
+    /// Adds one of the MTA's own IP addresses (Postfix's `inet_interfaces`
+    /// and `proxy_interfaces`): an address literal naming it, such as
+    /// `[127.0.0.1]`, is a local destination, like a local domain. None by
+    /// default.
+    pub fn local_address(mut self, ip: IpAddr) -> Self {
+        self.policy.local_addresses.push(ip);
         self
     }
 

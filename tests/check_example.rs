@@ -11,13 +11,8 @@ fn oracle_args() -> Vec<String> {
         data("zone.txt"),
         "--faults".into(),
         data("faults.txt"),
-        "--approved-senders".into(),
-        data("approved_senders"),
     ];
-    for d in ["mx.oracle-mta.net", "localhost.oracle-mta.net", "localhost"] {
-        args.push("--local-domain".into());
-        args.push(d.into());
-    }
+    args.extend(common::oracle_policy_args());
     args
 }
 

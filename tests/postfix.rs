@@ -226,12 +226,8 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
         dns.addr.to_string(),
         "--listen".to_owned(),
         format!("127.0.0.1:{policy_port}"),
-        "--approved-senders".to_owned(),
-        common::data("approved_senders"),
     ];
-    for d in ["mx.oracle-mta.net", "localhost.oracle-mta.net", "localhost"] {
-        args.extend(["--local-domain".to_owned(), d.to_owned()]);
-    }
+    args.extend(common::oracle_policy_args());
     let policy = Command::new(common::example_binary("policy_server"))
         .args(&args)
         .stdout(Stdio::null())
@@ -313,7 +309,7 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
     drop(running);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(results.len(), common::ROWS);
-    assert_eq!(dsn_fixed, 8, "the recipient null-MX rows");
+    assert_eq!(dsn_fixed, 12, "the recipient null-MX rows");
     assert!(
         failures.is_empty(),
         "{} of {} rows differ:\n{}",

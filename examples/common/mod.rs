@@ -1,6 +1,7 @@
 //! What the examples share: the policy options, so that they mean the same
 //! in `check` and `policy_server`, and DNS data loaded from files.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
@@ -16,6 +17,10 @@ pub(crate) struct PolicyArgs {
     /// up; repeatable.
     #[arg(long = "local-domain", value_name = "NAME")]
     pub(crate) local_domains: Vec<String>,
+    /// One of the MTA's own IP addresses: a literal naming it (`[127.0.0.1]`)
+    /// is a local destination; repeatable.
+    #[arg(long = "local-address", value_name = "IP")]
+    pub(crate) local_addresses: Vec<IpAddr>,
     /// A managed domain, for the tracking rule; repeatable.
     #[arg(long = "managed-domain", value_name = "NAME")]
     pub(crate) managed_domains: Vec<String>,
@@ -41,6 +46,9 @@ impl PolicyArgs {
         }
         for domain in &self.local_domains {
             policy = policy.local_domain(domain);
+        }
+        for ip in &self.local_addresses {
+            policy = policy.local_address(*ip);
         }
         for domain in &self.managed_domains {
             policy = policy.managed_domain(domain);
