@@ -219,7 +219,8 @@ impl<'a> Mailbox<'a> {
         // the address goes, whatever its local part holds.
         if let (Some(host), Some(at)) = (&self.host, self.at) {
             let (top, _) = strip_one_trailing_dot(&self.internal[at + 1..]);
-            if !is_local(top) {
+            // A local part that starts with `@` may hold a source route.
+            if !is_local(top) && !self.internal.starts_with('@') {
                 return Ok(Some(Cow::Borrowed(host)));
             }
         }

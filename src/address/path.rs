@@ -446,6 +446,21 @@ pub(crate) fn resolve<'a>(
     // The last local (or empty) domain stripped, `@` included.
     let mut saved: Option<Cow<'a, str>> = None;
     for _ in 0..internal.len() + 100 {
+        // A source route left in the local part (`"@a:b"@local.domain`, once
+        // the local domain is stripped) is dropped, as trivial-rewrite does.
+        // When the first `:` is inside an IPv6 literal (`"@"@[IPv6:...]`),
+        // Postfix cuts the literal and the address is invalid (oracle
+        // S903, S915, S920).
+        if addr.starts_with('@')
+            && let Some(colon) = addr.find(':')
+        {
+            if addr[..colon].contains('[') {
+                return (addr, Route::Remote(Cow::Borrowed("")));
+            }
+            let len = addr.len();
+            addr = keep(addr, colon + 1..len);
+            continue;
+        }
         if let Some(at) = addr.rfind('@') {
             // Strip one trailing dot of the domain, not `..` or `@.`.
             let domain = &addr[at + 1..];
@@ -596,5 +611,7 @@ mod tests {
         assert_eq!(resolved("user@mx.local.net."), "user@mx.local.net");
         assert_eq!(resolved("user@x.com."), "user@x.com");
         assert_eq!(resolved("user"), "user");
+        assert_eq!(resolve_route("@a:b@mx.local.net", &local), Route::Local);
+        assert_eq!(resolved("@a:b@nx.com"), "b@nx.com");
     }
 }

@@ -17,10 +17,10 @@ pub const FAULTS: &str = include_str!("../data/faults.txt");
 pub const APPROVED: &str = include_str!("../data/approved_senders");
 pub const DEVIATIONS: &str = include_str!("../data/DEVIATIONS.md");
 
-/// Rows in `cases.tsv`: the oracle's 239, 239 we wrote and 300 random ones.
-pub const ROWS: usize = 778;
+/// Rows in `cases.tsv`: the oracle's 239, 265 we wrote and 700 random ones.
+pub const ROWS: usize = 1204;
 /// Rows in scope: all but the 555/552 ESMTP-parameter rows.
-pub const IN_SCOPE: usize = 764;
+pub const IN_SCOPE: usize = 1177;
 
 /// One row of `cases.tsv`.
 #[derive(Debug, Clone)]
