@@ -1,41 +1,83 @@
-"""Generates the random differential rows S501-S650 / R501-R650 of
-case_defs.tsv: addresses assembled from fragments that stress Postfix's
-RFC 822 parser and its routing (local parts, domains, wrappers, params).
-Append its output to the oracle's case_defs.tsv and run oracle.sh.
-Prints to /tmp/oracle-new/random.tsv; deterministic (fixed seed)."""
+"""Generates the random differential rows of case_defs.tsv: addresses
+assembled from fragments that stress Postfix's RFC 822 parser and its
+routing (local parts, domains, wrappers, ESMTP parameters).
+
+    python3 random_cases.py 1   # S501-S650 / R501-R650
+    python3 random_cases.py 2   # S651-S850 / R651-R850 (more fragments)
+
+Deterministic (a fixed seed per round); prints case_defs.tsv rows to stdout.
+Append them to the oracle's case_defs.tsv and run oracle.sh."""
 import random
-random.seed(20261128)
-locals_ = ['user','u.v','.a','a.','a..b','"john doe"','"a\\"b"','"x"','a\\@b','a\\ b','john"d"','vip','postmaster','Postmaster','a%b','a!b','x(c)y','(c)u','u(c)','a)b','a]b','a[b','a|b','a+b',"o'neil",'a,b','a;b','a:b','','"','\\','a<b','a>b','!#$%&*+-/=?^_`{|}~','MAILER-DAEMON']
-domains = ['northwind-traders.com','globex-nonexistent.com','mx.oracle-mta.net','localhost','mail','nullmx-only.org','broken-dns.com','webshop-a-only.de','sixonly-hosting.net','txtonly-corp.com','[192.0.2.1]','[IPv6:::1]','[1.2.3]','1.2.3.4','-x.com','x-.com','a..b.com','com.','NORTHWIND-TRADERS.COM.','northwind-traders.com..','','.','x_y.globex-nonexistent.com','foo.123','oracle-mta.net','alias-to-good.net','cname-to-nullmx.net','shop.wildcard-hosting.com','x.txt-wild.org','northwind-traders.com(c)','(c)northwind-traders.com','northwind traders.com','northwind-traders.com x']
-wraps = [('<','>'),('<','>'),('<','>'),('',''),('< ',' >'),('<<','>>'),('<','>>'),('<',''),('','>'),('<x <','>>'),('<@a.com:','>'),('<@a.com,@b.com:','>'),('<g:','>'),('<','>;'),('<',';>')]
-def addr():
-    r = random.random()
-    lp = random.choice(locals_)
-    if r < 0.1:
-        core = lp
-    elif r < 0.2:
-        core = lp + '%' + random.choice(domains) + '@' + random.choice(domains)
-    elif r < 0.27:
-        core = random.choice(domains) + '!' + lp + '@' + random.choice(domains)
-    elif r < 0.35:
-        core = lp + '@' + random.choice(domains) + '@' + random.choice(domains)
-    else:
-        core = lp + '@' + random.choice(domains)
-    a, b = random.choice(wraps)
-    s = a + core + b
-    if random.random() < 0.1:
-        s += random.choice([' SIZE=10', 'SIZE=10', '  BODY=8BITMIME', ' X'])
-    return s
-seen=set()
-rows=[]
-for cmd, pfx in (('MAIL','S'),('RCPT','R')):
-    n=0
-    while n < 150:
-        s = addr()
-        if s in seen or '\t' in s or s.strip()=='' :
-            continue
-        seen.add(s)
-        n+=1
-        rows.append(f"{pfx}{500+n}\t{cmd}\t{s}\tauto\trandom differential case")
-open('/tmp/oracle-new/random.tsv','w').write('\n'.join(rows)+'\n')
-print(len(rows))
+import sys
+
+LOCALS = ['user', 'u.v', '.a', 'a.', 'a..b', '"john doe"', '"a\\"b"', '"x"', 'a\\@b', 'a\\ b',
+          'john"d"', 'vip', 'postmaster', 'Postmaster', 'a%b', 'a!b', 'x(c)y', '(c)u', 'u(c)',
+          'a)b', 'a]b', 'a[b', 'a|b', 'a+b', "o'neil", 'a,b', 'a;b', 'a:b', '', '"', '\\',
+          'a<b', 'a>b', '!#$%&*+-/=?^_`{|}~', 'MAILER-DAEMON']
+DOMAINS = ['northwind-traders.com', 'globex-nonexistent.com', 'mx.oracle-mta.net', 'localhost',
+           'mail', 'nullmx-only.org', 'broken-dns.com', 'webshop-a-only.de',
+           'sixonly-hosting.net', 'txtonly-corp.com', '[192.0.2.1]', '[IPv6:::1]', '[1.2.3]',
+           '1.2.3.4', '-x.com', 'x-.com', 'a..b.com', 'com.', 'NORTHWIND-TRADERS.COM.',
+           'northwind-traders.com..', '', '.', 'x_y.globex-nonexistent.com', 'foo.123',
+           'oracle-mta.net', 'alias-to-good.net', 'cname-to-nullmx.net',
+           'shop.wildcard-hosting.com', 'x.txt-wild.org', 'northwind-traders.com(c)',
+           '(c)northwind-traders.com', 'northwind traders.com', 'northwind-traders.com x']
+WRAPS = [('<', '>'), ('<', '>'), ('<', '>'), ('', ''), ('< ', ' >'), ('<<', '>>'), ('<', '>>'),
+         ('<', ''), ('', '>'), ('<x <', '>>'), ('<@a.com:', '>'), ('<@a.com,@b.com:', '>'),
+         ('<g:', '>'), ('<', '>;'), ('<', ';>')]
+# Round 2 puts these in front of the lists above.
+MORE_LOCALS = ['δοκιμή', 'josé', '"a b\\"c"', '"@"', '"(x)"', 'a..', '..a', 'a.b.c', 'x\\',
+               '"\\x"', 'a (c) b', 'a(c).b', 'a.(c)b', '"a".b', 'a."b"', '"".x']
+MORE_DOMAINS = ['müller-bäckerei.de', 'MÜLLER-BÄCKEREI.DE', 'xn--mller-bckerei-hfb76a.de',
+                'пример.рф', '[IPv6:2001:db8::1]', '[ipv6:2001:db8::1]', '[127.0.0.1]',
+                '[IPv6:::ffff:127.0.0.1]', '[300.1.1.1]', 'northwind-traders.com.(c)', 'a.b',
+                'x.y.wildcard-hosting.com', 'nullmx-aaaa.de', 'mixed-nullmx.de',
+                'dot-mx-pref10.com', 'loop-a.org', 'mx-into-servfail.net', 'sub.broken-dns.com',
+                'localhost.oracle-mta.net', 'MX.Oracle-MTA.net.', 'a@b.com', '(c)', '[x]',
+                '[1.2.3.4]x']
+MORE_WRAPS = [('<(c)', '>'), ('(c)<', '>'), ('<', '>(c)'), ('<a,', '>'), ('<', '>,'),
+              ('<"q" <', '>>'), ('<<<', '>>>'), ('< <', '> >')]
+# round: (seed, rows per command, first id, extra fragments?)
+ROUNDS = {1: (20261128, 150, 500, False), 2: (4242, 200, 650, True)}
+
+
+def main(round_no):
+    seed, per_command, first, more = ROUNDS[round_no]
+    random.seed(seed)
+    locals_ = (MORE_LOCALS if more else []) + LOCALS
+    domains = (MORE_DOMAINS if more else []) + DOMAINS
+    wraps = (MORE_WRAPS if more else []) + WRAPS
+
+    def addr():
+        r = random.random()
+        lp = random.choice(locals_)
+        if r < 0.1:
+            core = lp
+        elif r < 0.2:
+            core = lp + '%' + random.choice(domains) + '@' + random.choice(domains)
+        elif r < 0.27:
+            core = random.choice(domains) + '!' + lp + '@' + random.choice(domains)
+        elif r < 0.35:
+            core = lp + '@' + random.choice(domains) + '@' + random.choice(domains)
+        else:
+            core = lp + '@' + random.choice(domains)
+        a, b = random.choice(wraps)
+        s = a + core + b
+        if random.random() < 0.1:
+            s += random.choice([' SIZE=10', 'SIZE=10', '  BODY=8BITMIME', ' X'])
+        return s
+
+    seen = set()
+    for cmd, prefix in (('MAIL', 'S'), ('RCPT', 'R')):
+        n = 0
+        while n < per_command:
+            s = addr()
+            if s in seen or '\t' in s or s.strip() == '':
+                continue
+            seen.add(s)
+            n += 1
+            print(f"{prefix}{first + n}\t{cmd}\t{s}\tauto\trandom differential case")
+
+
+if __name__ == '__main__':
+    main(int(sys.argv[1]))
