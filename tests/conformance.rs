@@ -58,6 +58,41 @@ async fn every_oracle_row_matches_postfix() {
     );
 }
 
+/// The DNS situations added later (`zone_extra.txt`, rows S951-S978 and
+/// R951-R978): DNAME, lame delegations (450, never 5xx), wildcards beside
+/// explicit names and empty non-terminals, wildcard CNAMEs, a 14-hop CNAME
+/// chain, a 40-record MX set, TTL 0, mixed-case owners.
+#[tokio::test]
+async fn every_added_dns_row_matches_postfix() {
+    let mut dns = common::oracle_dns();
+    dns.load_zone(common::ZONE_EXTRA)
+        .expect("zone_extra.txt loads");
+    let checker = Checker::new(dns, common::oracle_policy());
+    let mut failures = Vec::new();
+    let cases = common::dns_cases();
+    for case in &cases {
+        let got = verdict(&checker, case).await.to_string();
+        if got != case.expected() {
+            failures.push(format!(
+                "{} {:?}\n   want {}\n    got {got}",
+                case.id,
+                case.address,
+                case.expected()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(cases.len(), 56);
+    // The lame delegations are temporary failures, never a 5xx.
+    assert_eq!(
+        cases
+            .iter()
+            .filter(|c| c.expected().starts_with("450 "))
+            .count(),
+        6
+    );
+}
+
 #[tokio::test]
 async fn every_deviation_names_a_real_row() {
     let ids: Vec<String> = cases().into_iter().map(|c| c.id).collect();

@@ -197,3 +197,68 @@ fn load_errors_carry_line_numbers() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn dname_rewrites_the_suffix_below_its_owner() {
+    let dns = InMemoryResolver::from_zone_text(
+        "$TTL 300\n$ORIGIN example.\n@ IN SOA ns. host. 1 1 1 1 60\n\
+         old IN DNAME new.example.\n\
+         ; a relative target, an explicit TTL and an owner-less line\n\
+         other 120 IN TXT \"x\"\n  IN DNAME new\n\
+         *.new IN MX 10 mx.example.\n\
+         mail.new IN A 192.0.2.1\n",
+    )
+    .unwrap();
+    // Below the owner: rewritten, then the wildcard answers.
+    match q(&dns, "shop.old.example.", QueryType::Mx).await {
+        DnsOutcome::Records { records, ttl } => {
+            assert_eq!(records.len(), 1);
+            assert_eq!(ttl, 300);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        q(&dns, "mail.old.example.", QueryType::A)
+            .await
+            .is_positive()
+    );
+    assert!(
+        q(&dns, "a.other.example.", QueryType::Mx)
+            .await
+            .is_positive()
+    );
+    // The owner itself is a name without MX: NODATA, not rewritten.
+    assert!(matches!(
+        q(&dns, "old.example.", QueryType::Mx).await,
+        DnsOutcome::NoData { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_lame_delegation_is_a_temporary_failure() {
+    let mut dns = InMemoryResolver::from_zone_text(
+        "$TTL 300\n$ORIGIN example.\n@ IN SOA ns. host. 1 1 1 1 60\n@ IN NS ns.example.\n\
+         child IN NS ns.nowhere.\nserved IN NS ns.example.\n",
+    )
+    .unwrap();
+    // A resolver cannot reach the child zone: SERVFAIL at and below the cut.
+    for name in ["child.example.", "a.child.example."] {
+        assert_eq!(
+            q(&dns, name, QueryType::Mx).await,
+            DnsOutcome::Transient(Transient::ServFail),
+            "{name}"
+        );
+    }
+    // The apex's own NS is no cut; a child zone loaded here is served.
+    assert!(matches!(
+        q(&dns, "example.", QueryType::Mx).await,
+        DnsOutcome::NoData { .. }
+    ));
+    dns.load_zone("$TTL 300\n$ORIGIN served.example.\n@ IN SOA ns. host. 1 1 1 1 60\n@ IN MX 10 mx.example.\n")
+        .unwrap();
+    assert!(
+        q(&dns, "served.example.", QueryType::Mx)
+            .await
+            .is_positive()
+    );
+}

@@ -110,7 +110,8 @@ enum Resolution {
 /// An in-memory DNS: zone data loaded from RFC 1035 master-file text (or
 /// added in code), answered with real resolver semantics: NXDOMAIN vs NODATA,
 /// empty non-terminals, wildcards, CNAME chains (a loop answers SERVFAIL),
-/// negative TTLs from the SOA, plus injected faults and a query counter.
+/// DNAME, lame delegations (SERVFAIL), negative TTLs from the SOA, plus
+/// injected faults and a query counter.
 ///
 /// ```
 /// use envelope_check::{InMemoryResolver, Resolver, QueryType, DnsOutcome};
@@ -131,6 +132,11 @@ pub struct InMemoryResolver {
     nodes: HashMap<String, Node>,
     /// Zone origin and its negative TTL, min(SOA TTL, SOA minimum).
     zones: Vec<(String, u32)>,
+    /// Zone cuts: NS records below a zone apex whose child zone is not
+    /// loaded here. A resolver cannot reach such a child: SERVFAIL.
+    delegations: Vec<String>,
+    /// DNAME owner, target and TTL (RFC 6672).
+    dnames: Vec<(String, String, u32)>,
     faults: Vec<(String, Fault)>,
     latency: Option<Duration>,
     queries: [AtomicU64; 3],
@@ -152,11 +158,21 @@ impl InMemoryResolver {
 
     /// Adds the records of a master file. Supports what hickory's parser
     /// supports (`$ORIGIN`, `$TTL`, `@`, relative names, comments,
-    /// parentheses); MX, A, AAAA and CNAME are served, SOA gives the negative
-    /// TTL, and any other type (TXT, NS, ...) makes its name exist.
+    /// parentheses), plus DNAME; MX, A, AAAA, CNAME and DNAME are served,
+    /// SOA gives the negative TTL, NS below a zone apex is a zone cut (with
+    /// no child zone loaded, names at and below it answer SERVFAIL, as a
+    /// lame delegation does), and any other type (TXT, ...) makes its name
+    /// exist.
     pub fn load_zone(&mut self, text: &str) -> Result<(), LoadError> {
-        let (origin, records) = parse_zone(text)?;
+        // hickory's parser has no DNAME: those lines are read here.
+        let (text, dnames) = take_dnames(text);
+        let (origin, records) = parse_zone(&text)?;
         let origin = absolute(&origin.to_ascii());
+        for (owner, target, ttl) in dnames {
+            self.ensure_exists(&owner, &origin);
+            self.dnames.retain(|(o, _, _)| *o != owner);
+            self.dnames.push((owner, target, ttl));
+        }
         for record in &records {
             let owner = absolute(&record.name.to_ascii());
             let ttl = record.ttl;
@@ -178,6 +194,9 @@ impl InMemoryResolver {
                     let negative = ttl.min(soa.minimum);
                     self.zones.retain(|(o, _)| *o != owner);
                     self.zones.push((owner.clone(), negative));
+                }
+                RData::NS(_) if owner != origin && !self.delegations.contains(&owner) => {
+                    self.delegations.push(owner.clone());
                 }
                 _ => {}
             }
@@ -322,6 +341,17 @@ impl InMemoryResolver {
             .map(|(_, ttl)| *ttl)
     }
 
+    /// Whether `name` is at or below a zone cut whose child zone is not
+    /// here (a lame delegation, as far as this resolver can tell).
+    fn is_delegated_away(&self, name: &str) -> bool {
+        self.delegations.iter().any(|cut| {
+            is_at_or_below(name, cut)
+                && !self.zones.iter().any(|(zone, _)| {
+                    zone != "." && is_at_or_below(zone, cut) && is_at_or_below(name, zone)
+                })
+        })
+    }
+
     fn fault_for(&self, name: &str) -> Option<Fault> {
         self.faults
             .iter()
@@ -365,6 +395,25 @@ impl InMemoryResolver {
                     }));
                 }
                 None => {}
+            }
+            if self.is_delegated_away(&current) {
+                return Resolution::Done(DnsOutcome::Transient(Transient::ServFail));
+            }
+            // A DNAME above the name rewrites its suffix, like a CNAME.
+            if let Some((owner, target, ttl)) = self
+                .dnames
+                .iter()
+                .filter(|(o, _, _)| current != *o && is_at_or_below(&current, o))
+                .max_by_key(|(o, _, _)| o.len())
+            {
+                chain_ttl = chain_ttl.min(*ttl);
+                let prefix = &current[..current.len() - owner.len()];
+                current = if target == "." {
+                    prefix.to_owned()
+                } else {
+                    format!("{prefix}{target}")
+                };
+                continue;
             }
             let Some(node) = self.node_for(&current) else {
                 return Resolution::Done(DnsOutcome::NxDomain {
@@ -432,6 +481,77 @@ fn parent(name: &str) -> &str {
         Some(i) if i + 1 < name.len() => &name[i + 1..],
         _ => ".",
     }
+}
+
+/// Takes the DNAME records out of master-file text (hickory's parser does
+/// not know the type): the text with those lines blanked (line numbers
+/// stay), and each DNAME's owner, target and TTL, absolute and lowercased.
+/// Follows `$ORIGIN`, `$TTL`, `@`, relative names and owner-less lines.
+fn take_dnames(text: &str) -> (Cow<'_, str>, Vec<(String, String, u32)>) {
+    if !text.to_ascii_uppercase().contains("DNAME") {
+        return (Cow::Borrowed(text), Vec::new());
+    }
+    let mut origin = ".".to_owned();
+    let mut default_ttl = 86_400;
+    let mut owner = ".".to_owned();
+    let mut dnames = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let absolute_in = |name: &str, origin: &str| -> String {
+        if name == "@" {
+            origin.to_owned()
+        } else if name.ends_with('.') || origin == "." {
+            absolute(name)
+        } else {
+            absolute(&format!("{name}.{origin}"))
+        }
+    };
+    for line in text.split_inclusive('\n') {
+        let content = line.split(';').next().unwrap_or("");
+        let mut words = content.split_whitespace();
+        let starts_blank = content.starts_with([' ', '\t']);
+        let Some(first) = words.next() else {
+            out.push_str(line);
+            continue;
+        };
+        if first.eq_ignore_ascii_case("$ORIGIN") {
+            if let Some(o) = words.next() {
+                origin = absolute_in(o, &origin);
+            }
+            out.push_str(line);
+            continue;
+        }
+        if first.eq_ignore_ascii_case("$TTL") {
+            default_ttl = words
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(default_ttl);
+            out.push_str(line);
+            continue;
+        }
+        let mut rest: Vec<&str> = if starts_blank {
+            std::iter::once(first).chain(words).collect()
+        } else {
+            owner = absolute_in(first, &origin);
+            words.collect()
+        };
+        let mut ttl = default_ttl;
+        while let Some(w) = rest.first() {
+            if let Ok(t) = w.parse::<u32>() {
+                ttl = t;
+            } else if !w.eq_ignore_ascii_case("IN") {
+                break;
+            }
+            rest.remove(0);
+        }
+        match rest.as_slice() {
+            [kind, target, ..] if kind.eq_ignore_ascii_case("DNAME") => {
+                dnames.push((owner.clone(), absolute_in(target, &origin), ttl));
+                out.push_str(if line.ends_with('\n') { "\n" } else { "" });
+            }
+            _ => out.push_str(line),
+        }
+    }
+    (Cow::Owned(out), dnames)
 }
 
 /// Parses RFC 1035 master-file text (origin `.` unless `$ORIGIN` says

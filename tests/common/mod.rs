@@ -16,6 +16,10 @@ pub const ZONE: &str = include_str!("../data/zone.txt");
 pub const FAULTS: &str = include_str!("../data/faults.txt");
 pub const APPROVED: &str = include_str!("../data/approved_senders");
 pub const DEVIATIONS: &str = include_str!("../data/DEVIATIONS.md");
+/// DNS situations added after the first corpus (DNAME, lame delegations,
+/// wildcards beside explicit names, long CNAME chains, ...), and their rows.
+pub const ZONE_EXTRA: &str = include_str!("../data/zone_extra.txt");
+pub const DNS_CASES: &str = include_str!("../data/dns_cases.tsv");
 
 /// Rows in `cases.tsv`: the oracle's 239, 265 we wrote and 700 random ones.
 pub const ROWS: usize = 1204;
@@ -67,7 +71,16 @@ impl Case {
 }
 
 pub fn cases() -> Vec<Case> {
-    let mut lines = CASES.lines();
+    parse_cases(CASES)
+}
+
+/// The rows for the DNS data added in `zone_extra.txt`.
+pub fn dns_cases() -> Vec<Case> {
+    parse_cases(DNS_CASES)
+}
+
+fn parse_cases(text: &str) -> Vec<Case> {
+    let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
     let (id, command, address, smtputf8, reply_to, mail_reply, postfix_reply, note) = (
@@ -123,12 +136,12 @@ pub fn oracle_dns() -> InMemoryResolver {
     dns
 }
 
-/// The oracle's Postfix configuration as a policy.
 /// The oracle Postfix's final destinations: `mydestination`, and the
 /// addresses of `inet_interfaces = loopback-only` (`inet_protocols = all`).
 pub const LOCAL_DOMAINS: [&str; 3] = ["mx.oracle-mta.net", "localhost.oracle-mta.net", "localhost"];
 pub const LOCAL_ADDRESSES: [&str; 2] = ["127.0.0.1", "::1"];
 
+/// The oracle's Postfix configuration as a policy.
 pub fn oracle_policy() -> Policy {
     let mut policy = Policy::builder()
         .approved_senders_text(APPROVED)
