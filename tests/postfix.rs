@@ -288,6 +288,15 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
             |(ours, _)| {
                 if case.is_mail() && ours.starts_with("250 ") {
                     "250 2.1.5 Ok".to_owned()
+                } else if let (Some(text), Some((prefix, _))) = (
+                    ours.strip_prefix("501 5.1.7 ")
+                        .or(ours.strip_prefix("501 5.1.3 ")),
+                    case.postfix_reply.split_once(" address rejected: "),
+                ) {
+                    // A syntax reject only the policy server makes: Postfix
+                    // writes its `<address>: ... rejected: ` before it.
+                    let head = &prefix[prefix.find('<').unwrap_or(0)..];
+                    format!("{} {head} address rejected: {text}", &ours[..9])
                 } else {
                     ours.clone()
                 }

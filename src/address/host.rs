@@ -187,15 +187,18 @@ pub(crate) fn strip_one_trailing_dot(text: &str) -> (&str, bool) {
     }
 }
 
-/// UTS #46 ToASCII, non-transitional (IDNA2008 behaviour: `ß` stays `ß`).
-/// ASCII deny list and hyphen checks are left to `valid_hostname`, which
-/// applies Postfix's LDH-plus-underscore rule to the result.
+/// UTS #46 ToASCII, non-transitional (IDNA2008 behaviour: `ß` stays `ß`),
+/// with CheckHyphens as ICU (and so Postfix) applies it to a domain with
+/// non-ASCII labels: no hyphen first, last, or third and fourth (`-ü.com`,
+/// `üü--x.com`: oracle S1044-S1046). The ASCII deny list is left to
+/// `valid_hostname`, which applies Postfix's LDH-plus-underscore rule to
+/// the result.
 fn to_a_label(unicode: &str) -> Result<String, AddressError> {
     Uts46::new()
         .to_ascii(
             unicode.as_bytes(),
             AsciiDenyList::EMPTY,
-            Hyphens::Allow,
+            Hyphens::Check,
             DnsLength::Ignore,
         )
         .map(Cow::into_owned)
