@@ -74,7 +74,10 @@ fn syntax_rows_are_errors_and_others_parse() {
         checked += 1;
     }
     assert_eq!(checked + skipped, common::IN_SCOPE);
-    assert!(skipped < 130, "{skipped} rows left to the Checker");
+    assert!(
+        skipped * 10 < common::IN_SCOPE,
+        "{skipped} rows left to the Checker"
+    );
 }
 
 #[test]
@@ -99,7 +102,7 @@ fn non_fqdn_rows_are_classified() {
         }
         n += usize::from(want_504);
     }
-    assert_eq!(n, 149, "the corpus has 149 non-FQDN rows");
+    assert_eq!(n, 182, "the corpus has 182 non-FQDN rows");
 }
 
 #[test]

@@ -21,10 +21,10 @@ pub const DEVIATIONS: &str = include_str!("../data/DEVIATIONS.md");
 pub const ZONE_EXTRA: &str = include_str!("../data/zone_extra.txt");
 pub const DNS_CASES: &str = include_str!("../data/dns_cases.tsv");
 
-/// Rows in `cases.tsv`: the oracle's 239, 365 we wrote and 700 random ones.
-pub const ROWS: usize = 1304;
+/// Rows in `cases.tsv`: the oracle's 239, 365 we wrote and 1100 random ones.
+pub const ROWS: usize = 1704;
 /// Rows in scope: all but the 555/552 ESMTP-parameter rows.
-pub const IN_SCOPE: usize = 1277;
+pub const IN_SCOPE: usize = 1662;
 
 /// One row of `cases.tsv`.
 #[derive(Debug, Clone)]

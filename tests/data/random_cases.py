@@ -4,6 +4,7 @@ routing (local parts, domains, wrappers, ESMTP parameters).
 
     python3 random_cases.py 1   # S501-S650 / R501-R650
     python3 random_cases.py 2   # S651-S850 / R651-R850 (more fragments)
+    python3 random_cases.py 3   # S1101-S1300 / R1101-R1300 (as 2, another seed)
 
 Deterministic (a fixed seed per round); prints case_defs.tsv rows to stdout.
 Append them to the oracle's case_defs.tsv and run oracle.sh."""
@@ -38,7 +39,7 @@ MORE_DOMAINS = ['müller-bäckerei.de', 'MÜLLER-BÄCKEREI.DE', 'xn--mller-bcker
 MORE_WRAPS = [('<(c)', '>'), ('(c)<', '>'), ('<', '>(c)'), ('<a,', '>'), ('<', '>,'),
               ('<"q" <', '>>'), ('<<<', '>>>'), ('< <', '> >')]
 # round: (seed, rows per command, first id, extra fragments?)
-ROUNDS = {1: (20261128, 150, 500, False), 2: (4242, 200, 650, True)}
+ROUNDS = {1: (20261128, 150, 500, False), 2: (4242, 200, 650, True), 3: (777, 200, 1100, True)}
 
 
 def main(round_no):
