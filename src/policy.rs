@@ -20,10 +20,13 @@ pub enum Direction {
 enum SenderPattern {
     /// `user@example.com`: that address only.
     Address(String),
-    /// `example.com` or `@example.com`: every address at that domain.
+    /// `example.com` or `@example.com`: every address at that domain and
+    /// below it (Postfix access maps, parent_domain_matches_subdomains).
     Domain(String),
     /// `*.example.com` or `.example.com`: every address below that domain.
     Subdomains(String),
+    /// `user@`: that local part at any domain (Postfix access maps).
+    LocalPart(String),
 }
 
 /// Why a policy could not be built.
@@ -254,13 +257,18 @@ impl Policy {
         } else {
             None
         };
+        let local = address.rsplit_once('@').map(|(l, _)| l);
         self.approved.iter().any(|p| match p {
             SenderPattern::Address(a) => *a == address,
-            SenderPattern::Domain(d) => domain == Some(d) || written == Some(d),
+            SenderPattern::Domain(d) => {
+                domain.is_some_and(|x| is_at_or_below(x, d))
+                    || written.is_some_and(|x| is_at_or_below(x, d))
+            }
             SenderPattern::Subdomains(d) => {
                 domain.is_some_and(|x| x != d && is_at_or_below(x, d))
                     || written.is_some_and(|x| x != d && is_at_or_below(x, d))
             }
+            SenderPattern::LocalPart(l) => local == Some(l.as_str()),
         })
     }
 }
@@ -280,9 +288,13 @@ impl PolicyBuilder {
         self
     }
 
-    /// Adds an approved sender: `user@example.com` (that address),
-    /// `example.com` or `@example.com` (the whole domain), or
-    /// `*.example.com` / `.example.com` (every domain below it).
+    /// Adds an approved sender, with the key forms of a Postfix access map
+    /// (`check_sender_access`): `user@example.com` (that address),
+    /// `example.com` (that domain and every domain below it, as Postfix's
+    /// default `parent_domain_matches_subdomains` has it), `user@` (that
+    /// local part at any domain). Two forms Postfix's access maps ignore
+    /// are accepted as well: `*.example.com` / `.example.com` (only the
+    /// domains below it) and `@example.com` (as `example.com`).
     /// Case-insensitive; one trailing dot is ignored.
     pub fn approve_sender(mut self, pattern: &str) -> Self {
         let p = pattern.trim().to_lowercase();
@@ -291,13 +303,18 @@ impl PolicyBuilder {
             SenderPattern::Subdomains(d.to_owned())
         } else if let Some(d) = p.strip_prefix('@') {
             SenderPattern::Domain(d.to_owned())
+        } else if let Some(local) = p.strip_suffix('@') {
+            SenderPattern::LocalPart(local.to_owned())
         } else if p.contains('@') {
             SenderPattern::Address(p.to_owned())
         } else {
             SenderPattern::Domain(p.to_owned())
         };
         match &parsed {
-            SenderPattern::Address(s) | SenderPattern::Domain(s) | SenderPattern::Subdomains(s)
+            SenderPattern::Address(s)
+            | SenderPattern::Domain(s)
+            | SenderPattern::Subdomains(s)
+            | SenderPattern::LocalPart(s)
                 if s.is_empty() =>
             {
                 self.error

@@ -457,6 +457,7 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
             .approve_sender("*.trusted.example")
             .approve_sender("whole.example")
             .approve_sender("partner@intranet")
+            .approve_sender("postmaster@")
             .build()
             .unwrap()
     };
@@ -474,13 +475,18 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
         "<\"VIP\"@NX.example.>",
         "<a@b.trusted.example>",
         "<any@whole.example>",
+        // A domain key covers its subdomains too, as in a Postfix access map.
+        "<a@sub.whole.example>",
+        // `user@`: that local part at any domain.
+        "<PostMaster@nx.example>",
     ] {
         assert_eq!(check(&inbound, ok).rule(), Rule::ApprovedSender, "{ok}");
     }
     for not in [
         "<other@nx.example>",
         "<a@trusted.example>",
-        "<a@sub.whole.example>",
+        "<a@notwhole.example>",
+        "<postmaster.x@nx.example>",
     ] {
         assert_eq!(check(&inbound, not).code(), 550, "{not}");
     }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Case, cases, deviations, oracle_checker};
-use envelope_check::{Checker, InMemoryResolver, Verdict};
+use envelope_check::{Checker, InMemoryResolver, Policy, Verdict};
 
 async fn verdict(checker: &Checker<InMemoryResolver>, case: &Case) -> Verdict {
     if case.is_mail() {
@@ -93,9 +93,45 @@ async fn every_added_dns_row_matches_postfix() {
     );
 }
 
+/// Approved-sender keys as a Postfix access map has them (`approved_extra`,
+/// rows S1401-S1410): `domain` covers its subdomains, `user@` a local part
+/// at any domain; `.domain` and `@domain` are our documented extensions.
+#[tokio::test]
+async fn every_approved_sender_row_matches_postfix() {
+    let text = format!("{}\n{}", common::APPROVED, common::APPROVED_EXTRA);
+    let mut policy = Policy::builder().approved_senders_text(&text);
+    for d in common::LOCAL_DOMAINS {
+        policy = policy.local_domain(d);
+    }
+    let checker = Checker::new(common::oracle_dns(), policy.build().unwrap());
+    let deviations = deviations();
+    let cases = common::approved_cases();
+    for case in &cases {
+        let got = verdict(&checker, case).await.to_string();
+        let want = match deviations.get(&case.id) {
+            Some((ours, _)) => {
+                assert_ne!(
+                    ours,
+                    case.expected(),
+                    "{}: a deviation must differ",
+                    case.id
+                );
+                ours.as_str()
+            }
+            None => case.expected(),
+        };
+        assert_eq!(got, want, "{} {}", case.id, case.address);
+    }
+    assert_eq!(cases.len(), 10);
+}
+
 #[tokio::test]
 async fn every_deviation_names_a_real_row() {
-    let ids: Vec<String> = cases().into_iter().map(|c| c.id).collect();
+    let ids: Vec<String> = cases()
+        .into_iter()
+        .chain(common::approved_cases())
+        .map(|c| c.id)
+        .collect();
     let deviations = deviations();
     assert!(deviations.contains_key("S095"));
     for id in deviations.keys() {

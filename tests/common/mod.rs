@@ -20,6 +20,10 @@ pub const DEVIATIONS: &str = include_str!("../data/DEVIATIONS.md");
 /// wildcards beside explicit names, long CNAME chains, ...), and their rows.
 pub const ZONE_EXTRA: &str = include_str!("../data/zone_extra.txt");
 pub const DNS_CASES: &str = include_str!("../data/dns_cases.tsv");
+/// More approved-sender keys (domain, `.domain`, `user@`, `@domain`), and
+/// the rows Postfix answered with them.
+pub const APPROVED_EXTRA: &str = include_str!("../data/approved_extra");
+pub const APPROVED_CASES: &str = include_str!("../data/approved_cases.tsv");
 
 /// Rows in `cases.tsv`: the oracle's 239, 365 we wrote and 1100 random ones.
 pub const ROWS: usize = 1704;
@@ -72,6 +76,11 @@ impl Case {
 
 pub fn cases() -> Vec<Case> {
     parse_cases(CASES)
+}
+
+/// The rows for the approved-sender keys in `approved_extra`.
+pub fn approved_cases() -> Vec<Case> {
+    parse_cases(APPROVED_CASES)
 }
 
 /// The rows for the DNS data added in `zone_extra.txt`.
