@@ -243,7 +243,10 @@ impl Policy {
         let (resolved, _) = resolve(sender.internal(), &|d| self.is_local_domain(d));
         let (text, _) = strip_one_trailing_dot(&resolved);
         let address = text.to_lowercase();
-        let written = address.rsplit_once('@').map(|(_, d)| d);
+        let (local, written) = match address.rsplit_once('@') {
+            Some((l, d)) => (Some(l), Some(d)),
+            None => (None, None),
+        };
         let routed = sender.domain().is_some_and(|d| {
             Some(
                 strip_one_trailing_dot(d.written())
@@ -257,7 +260,6 @@ impl Policy {
         } else {
             None
         };
-        let local = address.rsplit_once('@').map(|(l, _)| l);
         self.approved.iter().any(|p| match p {
             SenderPattern::Address(a) => *a == address,
             SenderPattern::Domain(d) => {

@@ -196,8 +196,10 @@ impl<'a> Mailbox<'a> {
         Echo(&self.internal)
     }
 
-    /// The address lowercased with the trailing dot removed: the key Postfix
-    /// uses for access-map lookups (approved senders).
+    /// The address lowercased with the trailing dot removed. Postfix's
+    /// access maps (and [`Policy::is_approved_sender`](crate::Policy::is_approved_sender))
+    /// use this form of the address the mailbox routes to, which differs
+    /// only under a local domain (`vip%example.com@local.domain`).
     pub fn normalized(&self) -> String {
         let (text, _) = strip_one_trailing_dot(&self.internal);
         text.to_lowercase()

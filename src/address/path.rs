@@ -221,8 +221,8 @@ pub(crate) fn internal_form(token: &str) -> Result<Cow<'_, str>, AddressError> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Tok {
-    /// An atom, or the contents of a quoted string (`quoted`).
-    Word { text: String, quoted: bool },
+    /// An atom, or the contents of a quoted string.
+    Word(String),
     /// A domain literal, brackets included.
     Literal(String),
     /// One of `@ . , : ; < > % !`.
@@ -242,7 +242,7 @@ fn rfc822_internal(text: &str) -> Result<String, AddressError> {
 }
 
 fn is_word(t: &Tok) -> bool {
-    matches!(t, Tok::Word { .. } | Tok::Literal(_))
+    matches!(t, Tok::Word(_) | Tok::Literal(_))
 }
 
 /// What an address (or the phrase before a `<`) is made of: everything but
@@ -318,7 +318,7 @@ fn join_internal(tokens: &[Tok]) -> String {
     let mut out = String::new();
     for t in tokens {
         match t {
-            Tok::Word { text, .. } | Tok::Literal(text) => out.push_str(text),
+            Tok::Word(text) | Tok::Literal(text) => out.push_str(text),
             Tok::Special(c) => out.push(char::from(*c)),
         }
     }
@@ -359,10 +359,7 @@ fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
                         Some((_, ch)) => s.push(ch),
                     }
                 }
-                out.push(Tok::Word {
-                    text: s,
-                    quoted: true,
-                });
+                out.push(Tok::Word(s));
             }
             '[' => {
                 let mut end = None;
@@ -398,10 +395,7 @@ fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
                         _ => None,
                     };
                 }
-                out.push(Tok::Word {
-                    text: word,
-                    quoted: false,
-                });
+                out.push(Tok::Word(word));
             }
         }
     }

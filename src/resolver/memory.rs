@@ -488,7 +488,11 @@ fn parent(name: &str) -> &str {
 /// stay), and each DNAME's owner, target and TTL, absolute and lowercased.
 /// Follows `$ORIGIN`, `$TTL`, `@`, relative names and owner-less lines.
 fn take_dnames(text: &str) -> (Cow<'_, str>, Vec<(String, String, u32)>) {
-    if !text.to_ascii_uppercase().contains("DNAME") {
+    if !text
+        .as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"DNAME"))
+    {
         return (Cow::Borrowed(text), Vec::new());
     }
     let mut origin = ".".to_owned();
