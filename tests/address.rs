@@ -60,9 +60,7 @@ fn syntax_rows_are_errors_and_others_parse() {
             skipped += 1;
             continue;
         }
-        let want = deviations
-            .get(&case.id)
-            .map_or(case.expected(), |(ours, _)| ours.as_str());
+        let want = common::our_reply(case, &deviations);
         let want_error = want.starts_with("501 ");
         assert_eq!(
             parsed.is_err(),

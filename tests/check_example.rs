@@ -23,9 +23,7 @@ fn the_corpus_as_an_smtp_session() {
     let mut expected = Vec::new();
     for case in common::cases().iter().filter(|c| c.in_scope()) {
         let utf8 = if case.smtputf8 { " SMTPUTF8" } else { "" };
-        let want = deviations
-            .get(&case.id)
-            .map_or(case.expected(), |(ours, _)| ours.as_str());
+        let want = common::our_reply(case, &deviations);
         if case.is_mail() {
             input.push_str(&format!("MAIL FROM:{}{utf8}\r\n", case.address));
             expected.push(want.to_owned());

@@ -46,9 +46,7 @@ async fn every_oracle_row_gives_the_same_reply_as_in_memory() {
                 memory.check_rcpt_to(&case.address, case.smtputf8).await,
             )
         };
-        let oracle = deviations
-            .get(&case.id)
-            .map_or(case.expected(), |(ours, _)| ours.as_str());
+        let oracle = common::our_reply(case, &deviations);
         if got.to_string() != want.to_string() || got.to_string() != oracle {
             failures.push(format!(
                 "{} {}\n  hickory {got}\n  memory  {want}\n  oracle  {oracle}",

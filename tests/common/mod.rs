@@ -120,6 +120,23 @@ fn parse_cases(text: &str) -> Vec<Case> {
         .collect()
 }
 
+/// The reply a row must get from us: Postfix's, or the documented
+/// deviation, which must differ from it.
+pub fn our_reply<'a>(case: &'a Case, deviations: &'a HashMap<String, (String, String)>) -> &'a str {
+    match deviations.get(&case.id) {
+        Some((ours, _)) => {
+            assert_ne!(
+                ours,
+                case.expected(),
+                "{}: a deviation must differ from Postfix",
+                case.id
+            );
+            ours
+        }
+        None => case.expected(),
+    }
+}
+
 /// Documented deviations: id → (our reply, reason).
 pub fn deviations() -> HashMap<String, (String, String)> {
     DEVIATIONS
