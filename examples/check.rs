@@ -24,10 +24,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use common::{PolicyArgs, load_files};
+use common::{PolicyArgs, load_files, network_dns};
 use envelope_check::{Checker, InMemoryResolver, Resolver, Verdict};
-#[cfg(feature = "hickory")]
-use envelope_check::{HickoryOptions, HickoryResolver};
 
 mod common;
 
@@ -86,7 +84,8 @@ fn run(args: Args) -> Result<(), String> {
     let dns: Arc<dyn Resolver> = if args.system || !args.nameservers.is_empty() {
         // hickory spawns its connection tasks on the current runtime.
         let _guard = rt.enter();
-        network_dns(&args)?
+        // `--system` conflicts with `--nameserver`: no servers means the system's.
+        network_dns(&args.nameservers)?
     } else {
         let mut dns = InMemoryResolver::new();
         if args.zones.is_empty() {
@@ -196,21 +195,6 @@ fn session(
         }
     }
     out.flush()
-}
-
-#[cfg(feature = "hickory")]
-fn network_dns(args: &Args) -> Result<Arc<dyn Resolver>, String> {
-    let dns = if args.system {
-        HickoryResolver::from_system_conf(HickoryOptions::default())
-    } else {
-        HickoryResolver::with_name_servers(&args.nameservers, HickoryOptions::default())
-    };
-    Ok(Arc::new(dns.map_err(|e| e.to_string())?))
-}
-
-#[cfg(not(feature = "hickory"))]
-fn network_dns(_: &Args) -> Result<Arc<dyn Resolver>, String> {
-    Err("--nameserver and --system need the `hickory` feature".into())
 }
 
 /// `FROM:<a>` → `<a>`, case-insensitively.

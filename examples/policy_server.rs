@@ -35,10 +35,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use common::{PolicyArgs, load_files};
+use common::{PolicyArgs, load_files, network_dns};
 use envelope_check::{
-    Checker, HickoryOptions, HickoryResolver, InMemoryResolver, Resolver, ReversePath, Role,
-    engine, parse_internal_forward_path, parse_internal_reverse_path,
+    Checker, InMemoryResolver, Resolver, ReversePath, Role, engine, parse_internal_forward_path,
+    parse_internal_reverse_path,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -103,16 +103,8 @@ async fn run(args: Args) -> Result<(), String> {
         let mut dns = InMemoryResolver::new();
         load_files(&mut dns, &args.zones, args.faults.as_ref())?;
         Arc::new(dns)
-    } else if !args.nameservers.is_empty() {
-        Arc::new(
-            HickoryResolver::with_name_servers(&args.nameservers, HickoryOptions::default())
-                .map_err(|e| e.to_string())?,
-        )
     } else {
-        Arc::new(
-            HickoryResolver::from_system_conf(HickoryOptions::default())
-                .map_err(|e| e.to_string())?,
-        )
+        network_dns(&args.nameservers)?
     };
 
     // 2. The policy.

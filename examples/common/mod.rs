@@ -1,11 +1,13 @@
 //! What the examples share: the policy options, so that they mean the same
 //! in `check` and `policy_server`, and DNS data loaded from files.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use envelope_check::{Direction, InMemoryResolver, Policy};
+use std::sync::Arc;
+
+use envelope_check::{Direction, InMemoryResolver, Policy, Resolver};
 
 /// The policy options of the command line.
 #[derive(clap::Args)]
@@ -78,4 +80,23 @@ pub(crate) fn load_files(
             .map_err(|e| format!("{}: {e}", faults.display()))?;
     }
     Ok(())
+}
+
+/// The network DNS: these servers (`IP:PORT`, UDP with TCP fallback), or with
+/// none given, the servers of `/etc/resolv.conf`. Call it inside a tokio
+/// runtime: hickory spawns its connection tasks there.
+#[cfg(feature = "hickory")]
+pub(crate) fn network_dns(nameservers: &[SocketAddr]) -> Result<Arc<dyn Resolver>, String> {
+    use envelope_check::{HickoryOptions, HickoryResolver};
+    let dns = if nameservers.is_empty() {
+        HickoryResolver::from_system_conf(HickoryOptions::default())
+    } else {
+        HickoryResolver::with_name_servers(nameservers, HickoryOptions::default())
+    };
+    Ok(Arc::new(dns.map_err(|e| e.to_string())?))
+}
+
+#[cfg(not(feature = "hickory"))]
+pub(crate) fn network_dns(_: &[SocketAddr]) -> Result<Arc<dyn Resolver>, String> {
+    Err("--nameserver and --system need the `hickory` feature".into())
 }
