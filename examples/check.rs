@@ -1,7 +1,7 @@
 //! Checks envelope senders and recipients and prints Postfix's reply for each.
 //!
 //! ```text
-//! cargo run --example check -- [--zone FILE]... [--faults FILE] [--approved-senders FILE]
+//! cargo run --example check -- [--zone FILE]... [--faults FILE] [--sender-access FILE]
 //!      [--local-domain NAME]... [--managed-domain NAME]... [--direction inbound|outbound]
 //!      [--smtputf8]
 //!      [--nameserver IP:PORT]... [--system] [--explain] [--sender ADDR] [--rcpt ADDR]...
@@ -140,6 +140,12 @@ fn reply(out: &mut impl Write, verdict: &Verdict, explain: bool) -> io::Result<(
     writeln!(out, "{verdict}")?;
     if let (true, Some(evidence)) = (explain, verdict.evidence()) {
         writeln!(out, "{evidence}")?;
+    }
+    if let (true, Some(found)) = (explain, verdict.access_match()) {
+        writeln!(out, "  sender access: {found}")?;
+        if let Some(directive) = found.directive() {
+            writeln!(out, "  directive for the MTA: {directive}")?;
+        }
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --example policy_server -- [--listen IP:PORT]... [--unix PATH]...
 //!      [--nameserver IP:PORT]... [--zone FILE]... [--faults FILE]
-//!      [--approved-senders FILE] [--local-domain NAME]... [--managed-domain NAME]...
+//!      [--sender-access FILE] [--local-domain NAME]... [--managed-domain NAME]...
 //!      [--direction inbound|outbound] [--idle-timeout SECONDS]
 //!      [--action-text detail|whole]
 //! ```
@@ -242,6 +242,9 @@ async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String
     // without SMTPUTF8, so whatever arrives may be UTF-8.
     let sender = parse_internal_reverse_path(get("sender"), true);
     let recipient = parse_internal_forward_path(get("recipient"), true);
+    // A sender access map's directive (HOLD, DISCARD, FILTER, ...) for an
+    // accepted sender goes to Postfix as the action, which applies it.
+    let mut accepted = "DUNNO".to_owned();
     let verdict = if context == "recipient" {
         None
     } else {
@@ -249,18 +252,21 @@ async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String
             Ok(path) => server.checker.check_sender(path).await,
             Err(e) => engine::syntax_error(Role::Sender, *e),
         };
+        if let Some(directive) = verdict.directive() {
+            accepted = directive.postfix_action();
+        }
         Some(verdict).filter(|v| !v.is_accept())
     };
     let verdict = match verdict {
         Some(v) => v,
-        None if context == "sender" => return "DUNNO".to_owned(),
+        None if context == "sender" => return accepted,
         None => match &recipient {
             Ok(path) => server.checker.check_recipient(path).await,
             Err(e) => engine::syntax_error(Role::Recipient, *e),
         },
     };
     let Some(reject) = verdict.reject() else {
-        return "DUNNO".to_owned();
+        return accepted;
     };
 
     // The mail-tracking log line.

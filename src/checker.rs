@@ -17,7 +17,7 @@ use crate::engine::{self, DnsEvidence, DomainStatus, Plan};
 use crate::evidence::{CacheUse, Counters, Evidence, QueryEvidence, Stats, bump};
 use crate::policy::{Policy, Tracking};
 use crate::resolver::{DnsOutcome, QueryType, Resolver, Transient};
-use crate::verdict::{Role, Verdict};
+use crate::verdict::{Reason, Reject, Role, Verdict};
 
 /// Checks envelope senders and recipients against a [`Policy`], asking a
 /// [`Resolver`] for DNS evidence.
@@ -141,6 +141,7 @@ impl<R: Resolver> Checker<R> {
         Transaction {
             checker: self,
             sender: None,
+            deferral: None,
             smtputf8: false,
             explain: false,
         }
@@ -466,6 +467,8 @@ fn emit(
                 status = verdict.reject().map(|r| tracing::field::display(r.status())),
                 reason = verdict.reject().map(|r| tracing::field::debug(r.reason())),
                 log_reason = verdict.log_reason(),
+                access_key = verdict.access_match().map(|m| tracing::field::display(m.key())),
+                directive = verdict.directive().map(tracing::field::display),
                 tracked = tracking.as_str(),
                 cached,
                 elapsed_us,
@@ -493,6 +496,9 @@ fn emit(
 pub struct Transaction<'c, R> {
     checker: &'c Checker<R>,
     sender: Option<ReversePath<'static>>,
+    /// The sender's `DEFER_IF_PERMIT` deferral, which every recipient that
+    /// is not itself rejected gets.
+    deferral: Option<Verdict>,
     smtputf8: bool,
     explain: bool,
 }
@@ -508,16 +514,33 @@ impl<R: Resolver> Transaction<'_, R> {
     pub async fn mail_from(&mut self, arg: &str) -> Verdict {
         let (verdict, sender, smtputf8) = self.checker.mail_from(arg, self.explain).await;
         self.sender = sender;
+        self.deferral = verdict
+            .reject()
+            .is_some_and(Reject::is_deferred_permit)
+            .then(|| verdict.clone());
         self.smtputf8 = smtputf8;
         verdict
     }
 
     /// `RCPT TO:`: checks a recipient under the transaction's SMTPUTF8.
+    ///
+    /// When the sender got a `DEFER_IF_PERMIT` deferral from the sender
+    /// access map ([`Reject::is_deferred_permit`]), a recipient that is not
+    /// itself rejected gets that deferral, as from Postfix with
+    /// `smtpd_delay_reject = yes`; a rejected recipient gets its own reply.
     pub async fn rcpt_to(&mut self, arg: &str) -> Verdict {
         let sender = self.sender.as_ref().and_then(ReversePath::mailbox);
-        self.checker
+        let verdict = self
+            .checker
             .rcpt_to(arg, self.smtputf8, sender, self.explain)
-            .await
+            .await;
+        match (&self.deferral, verdict.reject()) {
+            (Some(deferral), None) => deferral.clone(),
+            (Some(deferral), Some(r)) if matches!(r.reason(), Reason::TemporaryFailure(_)) => {
+                deferral.clone()
+            }
+            _ => verdict,
+        }
     }
 
     /// Whether the transaction declared SMTPUTF8.

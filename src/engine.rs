@@ -6,8 +6,9 @@
 
 use std::borrow::Cow;
 
+use crate::access::{AccessAction, AccessMatch};
 use crate::address::{AddressError, Domain, ForwardPath, Host, Mailbox, ReversePath};
-use crate::policy::{Direction, Policy};
+use crate::policy::{Direction, Policy, is_approval};
 use crate::resolver::{DnsOutcome, Transient};
 use crate::verdict::{Accept, Reason, Reject, Role, Rule, Verdict};
 
@@ -133,6 +134,9 @@ pub struct Lookup<'m> {
     role: Role,
     mailbox: &'m Mailbox<'m>,
     domain: Cow<'m, Domain<'m>>,
+    /// The sender access entry that let the checks go on (`DUNNO`, a
+    /// `DEFER_IF_*`, a message directive), applied to the DNS verdict.
+    access: Option<Box<AccessMatch>>,
 }
 
 impl<'m> Lookup<'m> {
@@ -145,7 +149,11 @@ impl<'m> Lookup<'m> {
     /// The verdict once the domain's status is known; `None` (nothing
     /// known, e.g. the deadline passed) is a temporary failure.
     pub fn verdict(&self, policy: &Policy, status: Option<DomainStatus>) -> Verdict {
-        judge_dns(self.role, self.mailbox, &self.domain, policy, status)
+        let verdict = judge_dns(self.role, self.mailbox, &self.domain, policy, status);
+        match &self.access {
+            None => verdict,
+            Some(found) => after_access(found, self.mailbox.internal(), verdict),
+        }
     }
 }
 
@@ -168,8 +176,77 @@ pub fn syntax_error(role: Role, error: AddressError) -> Verdict {
 /// What a sender needs: a verdict now, or a DNS lookup.
 pub fn plan_sender<'m>(path: &'m ReversePath<'m>, policy: &Policy) -> Plan<'m> {
     match path {
-        ReversePath::Null => Plan::Decided(accept(Role::Sender, Rule::Exemption)),
+        ReversePath::Null => Plan::Decided(null_sender(policy)),
         ReversePath::Mailbox(m) => plan_mailbox(Role::Sender, m, policy),
+    }
+}
+
+/// The null sender is exempt from every check but the sender access map,
+/// which Postfix consults with the key `<>`.
+fn null_sender(policy: &Policy) -> Verdict {
+    let exempt = accept(Role::Sender, Rule::Exemption);
+    if policy.direction() != Direction::Inbound {
+        return exempt;
+    }
+    match policy.sender_access().lookup_null_sender() {
+        None => exempt,
+        Some(found) => match access_step(found, "") {
+            AccessStep::Decided(v) => v,
+            AccessStep::GoOn(found) => after_access(&found, "", exempt),
+        },
+    }
+}
+
+/// What the sender access map's entry means for the checks.
+enum AccessStep {
+    /// The map decided: a permit, `DISCARD`, or a reject.
+    Decided(Verdict),
+    /// The checks go on; the entry applies to their verdict.
+    GoOn(Box<AccessMatch>),
+}
+
+fn access_step(found: AccessMatch, address: &str) -> AccessStep {
+    match found.action() {
+        action if is_approval(action) => {
+            AccessStep::Decided(accept(Role::Sender, Rule::SenderAccess).with_access(found))
+        }
+        AccessAction::Reject(reply) => {
+            let reply = reply.clone();
+            AccessStep::Decided(Verdict::Reject(Reject::access(
+                Role::Sender,
+                &reply,
+                address,
+                found,
+            )))
+        }
+        _ => AccessStep::GoOn(Box::new(found)),
+    }
+}
+
+/// Applies an entry that let the checks go on to their verdict, as Postfix
+/// applies its deferred decisions: `DEFER_IF_PERMIT` replaces an accept or a
+/// temporary failure (the first deferral wins) but not a reject;
+/// `DEFER_IF_REJECT` replaces a 5xx reject. The entry stays attached, for
+/// its directive and for explanations.
+fn after_access(found: &AccessMatch, address: &str, verdict: Verdict) -> Verdict {
+    let replace = match (found.action(), &verdict) {
+        (AccessAction::DeferIfPermit(reply), Verdict::Accept(_)) => Some(reply),
+        (AccessAction::DeferIfPermit(reply), Verdict::Reject(r))
+            if matches!(r.reason(), Reason::TemporaryFailure(_)) =>
+        {
+            Some(reply)
+        }
+        (AccessAction::DeferIfReject(reply), Verdict::Reject(r)) if r.is_permanent() => Some(reply),
+        _ => None,
+    };
+    match replace {
+        Some(reply) => Verdict::Reject(Reject::access(
+            Role::Sender,
+            &reply.clone(),
+            address,
+            found.clone(),
+        )),
+        None => verdict.with_access(found.clone()),
     }
 }
 
@@ -190,7 +267,7 @@ pub fn decide_sender(
     dns: Option<DomainStatus>,
 ) -> Verdict {
     match path {
-        ReversePath::Null => accept(Role::Sender, Rule::Exemption),
+        ReversePath::Null => null_sender(policy),
         ReversePath::Mailbox(m) => decide_mailbox(Role::Sender, m, policy, dns),
     }
 }
@@ -229,8 +306,8 @@ fn reject(role: Role, m: &Mailbox<'_>, code: u16, reason: Reason, rule: Rule) ->
 
 /// Postfix's order: the syntax of the address's destination (routed through
 /// local domains, as trivial-rewrite does at MAIL/RCPT time), then the
-/// restrictions: non-FQDN, approved senders (inbound sender only), local
-/// domains and literals, opt-in policy rules, then DNS.
+/// restrictions: non-FQDN, the sender access map (inbound sender only),
+/// local domains and literals, opt-in policy rules, then DNS.
 fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m> {
     let routed = match m.routed_host(&|d| policy.is_local_domain(d)) {
         Err(e) => return Plan::Decided(syntax_error(role, e)),
@@ -245,12 +322,36 @@ fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m>
             Rule::NonFqdn,
         ));
     }
-    if role == Role::Sender
-        && policy.direction() == Direction::Inbound
-        && policy.is_approved_sender(m)
-    {
-        return Plan::Decided(accept(role, Rule::ApprovedSender));
+    let found = if role == Role::Sender && policy.direction() == Direction::Inbound {
+        policy.sender_access_match(m)
+    } else {
+        None
+    };
+    let access = match found.map(|found| access_step(found, m.internal())) {
+        Some(AccessStep::Decided(v)) => return Plan::Decided(v),
+        Some(AccessStep::GoOn(found)) => Some(found),
+        None => None,
+    };
+    match plan_destination(role, m, routed, policy) {
+        Plan::LookUp(mut lookup) => {
+            lookup.access = access;
+            Plan::LookUp(lookup)
+        }
+        Plan::Decided(v) => Plan::Decided(match access {
+            None => v,
+            Some(found) => after_access(&found, m.internal(), v),
+        }),
     }
+}
+
+/// The checks after the sender access map: local domains and literals,
+/// opt-in policy rules, then DNS.
+fn plan_destination<'m>(
+    role: Role,
+    m: &'m Mailbox<'m>,
+    routed: Option<Cow<'m, Host<'m>>>,
+    policy: &Policy,
+) -> Plan<'m> {
     let Some(host) = routed else {
         return Plan::Decided(accept(role, Rule::LocalDomain));
     };
@@ -304,6 +405,7 @@ fn plan_mailbox<'m>(role: Role, m: &'m Mailbox<'m>, policy: &Policy) -> Plan<'m>
         role,
         mailbox: m,
         domain,
+        access: None,
     })
 }
 

@@ -135,7 +135,7 @@ fn rule_text(rule: Rule) -> &'static str {
         Rule::Syntax => "syntax",
         Rule::Exemption => "exemption",
         Rule::NonFqdn => "the fully-qualified rule",
-        Rule::ApprovedSender => "approved senders",
+        Rule::SenderAccess => "sender access map",
         Rule::LocalDomain => "local domain",
         Rule::Literal => "address literal",
         Rule::Policy => "policy",
@@ -164,6 +164,8 @@ pub struct Stats {
     pub temporary_failure: u64,
     /// Rejected by an opt-in policy rule (public suffix, special use, literal).
     pub policy: u64,
+    /// Rejected (or deferred) by the sender access map.
+    pub access_denied: u64,
     /// Domain lookups answered by the verdict cache.
     pub cache_hits: u64,
     /// Domain lookups not in the cache (asked, or shared with a lookup
@@ -187,6 +189,7 @@ pub(crate) struct Counters {
     null_mx: AtomicU64,
     temporary_failure: AtomicU64,
     policy: AtomicU64,
+    access_denied: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
     pub(crate) cache_misses: AtomicU64,
     pub(crate) dns_queries: AtomicU64,
@@ -207,6 +210,7 @@ impl Counters {
             Some(Reason::PublicSuffix | Reason::SpecialUse | Reason::LiteralNotAccepted) => {
                 &self.policy
             }
+            Some(Reason::AccessDenied) => &self.access_denied,
         };
         bump(counter);
     }
@@ -221,6 +225,7 @@ impl Counters {
             &self.null_mx,
             &self.temporary_failure,
             &self.policy,
+            &self.access_denied,
         ];
         Stats {
             checks: outcomes.iter().map(|a| get(a)).sum(),
@@ -231,6 +236,7 @@ impl Counters {
             null_mx: get(&self.null_mx),
             temporary_failure: get(&self.temporary_failure),
             policy: get(&self.policy),
+            access_denied: get(&self.access_denied),
             cache_hits: get(&self.cache_hits),
             cache_misses: get(&self.cache_misses),
             dns_queries: get(&self.dns_queries),

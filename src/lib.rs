@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod access;
 mod address;
 mod cache;
 mod checker;
@@ -9,9 +10,14 @@ pub mod engine;
 mod evidence;
 mod policy;
 mod resolver;
+mod sanitize;
 mod verdict;
 
 // The public interface is:
+pub use access::{
+    AccessAction, AccessMatch, AccessReply, Directive, MapError, MapErrorKind, SenderAccess,
+    TableWarning,
+};
 pub use address::{
     AddressError, AddressLiteral, CommandArgument, Domain, Echo, EsmtpParam, ForwardPath, Host,
     Mailbox, ReversePath, parse_forward_path, parse_internal_forward_path,

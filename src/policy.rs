@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::address::{AddressLiteral, Mailbox, is_at_or_below, resolve, strip_one_trailing_dot};
+use crate::access::{AccessAction, AccessMatch, MapError, SenderAccess};
+use crate::address::{AddressLiteral, Mailbox, resolve, strip_one_trailing_dot};
 
 /// Which way the mail flows, from the protected customer's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -13,20 +14,6 @@ pub enum Direction {
     Inbound,
     /// Mail the customer sends.
     Outbound,
-}
-
-/// One approved-sender pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum SenderPattern {
-    /// `user@example.com`: that address only.
-    Address(String),
-    /// `example.com` or `@example.com`: every address at that domain and
-    /// below it (Postfix access maps, parent_domain_matches_subdomains).
-    Domain(String),
-    /// `*.example.com` or `.example.com`: every address below that domain.
-    Subdomains(String),
-    /// `user@`: that local part at any domain (Postfix access maps).
-    LocalPart(String),
 }
 
 /// Why a policy could not be built.
@@ -45,9 +32,18 @@ pub enum PolicyError {
         /// Largest allowed.
         max: u16,
     },
-    /// An empty approved-sender pattern or local domain.
+    /// An empty approved-sender key or local domain.
     #[error("empty {0}")]
     Empty(&'static str),
+    /// An approved-sender key in a form a Postfix access map never matches
+    /// (`.example.com`, `*.example.com`, `@example.com`).
+    #[error(
+        "approved sender {0:?}: Postfix access maps never match this key form; use approve_subdomains() for the domains below a domain, or the bare domain for it and its subdomains"
+    )]
+    UnmatchableKey(String),
+    /// Sender access map text that could not be read.
+    #[error("sender access map: {0}")]
+    SenderAccess(#[from] MapError),
 }
 
 /// What the check enforces. Build it with [`Policy::builder`]; the
@@ -56,7 +52,7 @@ pub enum PolicyError {
 #[non_exhaustive]
 pub struct Policy {
     direction: Direction,
-    approved: Vec<SenderPattern>,
+    sender_access: SenderAccess,
     local_domains: Vec<String>,
     local_addresses: Vec<IpAddr>,
     unknown_domain_code: u16,
@@ -97,7 +93,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             direction: Direction::Inbound,
-            approved: Vec::new(),
+            sender_access: SenderAccess::new(),
             local_domains: Vec::new(),
             local_addresses: Vec::new(),
             unknown_domain_code: 550,
@@ -231,47 +227,46 @@ impl Policy {
             .any(|d| d.eq_ignore_ascii_case(domain))
     }
 
-    /// Whether the sender is on the approved-senders list (case-insensitive,
-    /// on the normalized address). Direction is not considered here.
-    pub fn is_approved_sender(&self, sender: &Mailbox<'_>) -> bool {
-        if self.approved.is_empty() {
-            return false;
+    /// The sender access map (Postfix's `check_sender_access`), consulted
+    /// for inbound senders only.
+    pub fn sender_access(&self) -> &SenderAccess {
+        &self.sender_access
+    }
+
+    /// The sender access map entry that decides for `sender`, looked up as
+    /// Postfix's `check_sender_access` does: on the address the sender
+    /// routes to (`vip%example.com@local.domain` is `vip@example.com`),
+    /// with one trailing dot removed. Direction is not considered here.
+    pub fn sender_access_match(&self, sender: &Mailbox<'_>) -> Option<AccessMatch> {
+        if self.sender_access.is_empty() {
+            return None;
         }
-        // Postfix's check_sender_access looks up the address the sender
-        // resolves to: under a local domain, `vip%example.com@local` is
-        // `vip@example.com` (oracle row S303).
         let (resolved, _) = resolve(sender.internal(), &|d| self.is_local_domain(d));
-        let (text, _) = strip_one_trailing_dot(&resolved);
-        let address = text.to_lowercase();
-        let (local, written) = match address.rsplit_once('@') {
-            Some((l, d)) => (Some(l), Some(d)),
-            None => (None, None),
-        };
-        let routed = sender.domain().is_some_and(|d| {
-            Some(
-                strip_one_trailing_dot(d.written())
-                    .0
-                    .to_lowercase()
-                    .as_str(),
-            ) == written
-        });
-        let domain = if routed {
-            sender.domain().map(|d| d.ascii())
-        } else {
-            None
-        };
-        self.approved.iter().any(|p| match p {
-            SenderPattern::Address(a) => *a == address,
-            SenderPattern::Domain(d) => {
-                domain.is_some_and(|x| is_at_or_below(x, d))
-                    || written.is_some_and(|x| is_at_or_below(x, d))
+        let address = match resolved.rsplit_once('@') {
+            Some((local, domain)) => {
+                let (domain, _) = strip_one_trailing_dot(domain);
+                format!("{local}@{domain}")
             }
-            SenderPattern::Subdomains(d) => {
-                domain.is_some_and(|x| x != d && is_at_or_below(x, d))
-                    || written.is_some_and(|x| x != d && is_at_or_below(x, d))
-            }
-            SenderPattern::LocalPart(l) => local == Some(l.as_str()),
-        })
+            None => resolved.into_owned(),
+        };
+        self.sender_access.lookup(&address)
+    }
+
+    /// Whether the sender access map approves `sender`: its entry is a
+    /// permit (`OK`, `RELAY`, all-numeric, `permit`) or `DISCARD`.
+    /// Direction is not considered here.
+    pub fn is_approved_sender(&self, sender: &Mailbox<'_>) -> bool {
+        self.sender_access_match(sender)
+            .is_some_and(|m| is_approval(m.action()))
+    }
+}
+
+/// Whether an access action ends the sender checks with an accept.
+pub(crate) fn is_approval(action: &AccessAction) -> bool {
+    match action {
+        AccessAction::Permit => true,
+        AccessAction::Directive(d) => d.ends_checks(),
+        _ => false,
     }
 }
 
@@ -290,54 +285,70 @@ impl PolicyBuilder {
         self
     }
 
-    /// Adds an approved sender, with the key forms of a Postfix access map
-    /// (`check_sender_access`): `user@example.com` (that address),
+    /// Approves a sender: the same as the line `key OK` in a sender access
+    /// map, with Postfix's key forms: `user@example.com` (that address),
     /// `example.com` (that domain and every domain below it, as Postfix's
     /// default `parent_domain_matches_subdomains` has it), `user@` (that
-    /// local part at any domain). Two forms Postfix's access maps ignore
-    /// are accepted as well: `*.example.com` / `.example.com` (only the
-    /// domains below it) and `@example.com` (as `example.com`).
-    /// Case-insensitive; one trailing dot is ignored.
-    pub fn approve_sender(mut self, pattern: &str) -> Self {
-        let p = pattern.trim().to_lowercase();
-        let (p, _) = strip_one_trailing_dot(&p);
-        let parsed = if let Some(d) = p.strip_prefix("*.").or_else(|| p.strip_prefix('.')) {
-            SenderPattern::Subdomains(d.to_owned())
-        } else if let Some(d) = p.strip_prefix('@') {
-            SenderPattern::Domain(d.to_owned())
-        } else if let Some(local) = p.strip_suffix('@') {
-            SenderPattern::LocalPart(local.to_owned())
-        } else if p.contains('@') {
-            SenderPattern::Address(p.to_owned())
+    /// local part at any domain) and `<>` (the null sender).
+    /// Case-insensitive; one trailing dot is ignored. Forms a Postfix map
+    /// never matches (`.example.com`, `*.example.com`, `@example.com`) are
+    /// an error: see [`approve_subdomains`](Self::approve_subdomains).
+    pub fn approve_sender(mut self, key: &str) -> Self {
+        let key = key.trim();
+        let (key, _) = strip_one_trailing_dot(key);
+        if key.is_empty() {
+            self.error
+                .get_or_insert(PolicyError::Empty("approved sender"));
+        } else if key.starts_with('.')
+            || key.starts_with("*.")
+            || (key.starts_with('@') && key.len() > 1)
+        {
+            self.error
+                .get_or_insert(PolicyError::UnmatchableKey(key.to_owned()));
         } else {
-            SenderPattern::Domain(p.to_owned())
-        };
-        match &parsed {
-            SenderPattern::Address(s)
-            | SenderPattern::Domain(s)
-            | SenderPattern::Subdomains(s)
-            | SenderPattern::LocalPart(s)
-                if s.is_empty() =>
-            {
-                self.error
-                    .get_or_insert(PolicyError::Empty("approved sender"));
-            }
-            _ => self.policy.approved.push(parsed),
+            self.policy.sender_access.insert(key, AccessAction::Permit);
         }
         self
     }
 
-    /// Adds approved senders from text: one pattern a line, `#` starts a
-    /// comment, and whatever follows white space is ignored (so a Postfix
-    /// access map, `user@example.com OK`, reads as is).
-    pub fn approved_senders_text(mut self, text: &str) -> Self {
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("");
-            if let Some(pattern) = line.split_whitespace().next() {
-                self = self.approve_sender(pattern);
-            }
+    /// Approves every domain below `domain`, but not `domain` itself (a
+    /// sender at `mail.example.com`, not at `example.com`). An extension:
+    /// no Postfix access-map key does this, and a map read from text never
+    /// does it. Consulted after the map's own keys.
+    pub fn approve_subdomains(mut self, domain: &str) -> Self {
+        let (d, _) = strip_one_trailing_dot(domain.trim());
+        let d = d
+            .strip_prefix("*.")
+            .or_else(|| d.strip_prefix('.'))
+            .unwrap_or(d);
+        if d.is_empty() {
+            self.error
+                .get_or_insert(PolicyError::Empty("approved subdomains"));
+        } else {
+            self.policy.sender_access.approve_subdomains(d);
         }
         self
+    }
+
+    /// Adds a sender access map (entries already present keep their first
+    /// action, as in one Postfix map).
+    pub fn sender_access(mut self, map: SenderAccess) -> Self {
+        self.policy.sender_access.merge(map);
+        self
+    }
+
+    /// Adds a sender access map from Postfix table text, as
+    /// [`SenderAccess::parse`] reads it. An unknown action is an error of
+    /// [`build`](Self::build).
+    pub fn sender_access_text(self, text: &str) -> Self {
+        match SenderAccess::parse(text) {
+            Ok(map) => self.sender_access(map),
+            Err(e) => {
+                let mut this = self;
+                this.error.get_or_insert(PolicyError::SenderAccess(e));
+                this
+            }
+        }
     }
 
     /// Adds a local domain (final destination, like Postfix's

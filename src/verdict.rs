@@ -4,9 +4,11 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
+use crate::access::{AccessMatch, AccessReply, Directive};
 use crate::address::AddressError;
 use crate::evidence::Evidence;
 use crate::resolver::Transient;
+use crate::sanitize::sanitize_char;
 
 /// Which envelope address a verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,8 +45,10 @@ pub enum Rule {
     Exemption,
     /// The fully-qualified-domain rule.
     NonFqdn,
-    /// The approved-senders list.
-    ApprovedSender,
+    /// The sender access map (Postfix's `check_sender_access`): a permit
+    /// (`OK`), `DISCARD`, or one of its rejects. Which key matched is in
+    /// [`Verdict::access_match`].
+    SenderAccess,
     /// A local domain (final destination), which is not looked up.
     LocalDomain,
     /// An address literal, which is not looked up.
@@ -76,6 +80,10 @@ pub enum Reason {
     SpecialUse,
     /// The policy does not accept address literals.
     LiteralNotAccepted,
+    /// The sender access map rejected the sender (`REJECT`, `4NN`/`5NN`,
+    /// `DEFER`, or a `DEFER_IF_*` that applied). The reply text is the
+    /// map's.
+    AccessDenied,
 }
 
 /// An RFC 3463 enhanced status code, `class.subject.detail`.
@@ -106,9 +114,11 @@ pub struct Reject {
     /// Postfix's internal form of the address (unsanitized; sanitized when
     /// rendered). Empty for syntax errors, whose reply names no address.
     address: String,
-    /// The lowercased domain named in a null-MX reply.
+    /// The lowercased domain named in a null-MX reply, or the text of an
+    /// access-map reply.
     domain: String,
     evidence: Option<Box<Evidence>>,
+    access: Option<Box<AccessMatch>>,
 }
 
 impl Reject {
@@ -136,7 +146,47 @@ impl Reject {
             address: address.to_owned(),
             domain: domain.to_owned(),
             evidence: None,
+            access: None,
         }
+    }
+
+    /// A reject made by the sender access map: its code, fixed-up status
+    /// and text.
+    pub(crate) fn access(
+        role: Role,
+        reply: &AccessReply,
+        address: &str,
+        found: AccessMatch,
+    ) -> Self {
+        Self {
+            role,
+            code: reply.code(),
+            status: reply.status(),
+            reason: Reason::AccessDenied,
+            rule: Rule::SenderAccess,
+            address: address.to_owned(),
+            domain: reply.text().to_owned(),
+            evidence: None,
+            access: Some(Box::new(found)),
+        }
+    }
+
+    /// Whether the MTA must close the connection after this reply (421 or
+    /// 521, which an access map can ask for).
+    pub fn closes_connection(&self) -> bool {
+        matches!(self.code, 421 | 521)
+    }
+
+    /// Whether this is a `DEFER_IF_PERMIT` deferral from the sender access
+    /// map. Postfix sends it only where the rest of the checks would accept:
+    /// a recipient that is itself rejected gets its own reply instead
+    /// ([`Transaction::rcpt_to`](crate::Transaction::rcpt_to) does this).
+    pub fn is_deferred_permit(&self) -> bool {
+        self.reason == Reason::AccessDenied
+            && self
+                .access
+                .as_ref()
+                .is_some_and(|m| matches!(m.action(), crate::AccessAction::DeferIfPermit(_)))
     }
 
     /// The three-digit SMTP reply code.
@@ -210,6 +260,8 @@ fn log_reason(role: Role, reason: Reason) -> &'static str {
         (TemporaryFailure(_), Role::Recipient) => "recipient domain lookup failed temporarily",
         (LiteralNotAccepted, Role::Sender) => "sender address literal not accepted",
         (LiteralNotAccepted, Role::Recipient) => "recipient address literal not accepted",
+        (AccessDenied, Role::Sender) => "sender access denied",
+        (AccessDenied, Role::Recipient) => "recipient access denied",
     }
 }
 
@@ -219,6 +271,7 @@ pub struct Accept {
     role: Role,
     rule: Rule,
     evidence: Option<Box<Evidence>>,
+    access: Option<Box<AccessMatch>>,
 }
 
 impl Accept {
@@ -227,6 +280,7 @@ impl Accept {
             role,
             rule,
             evidence: None,
+            access: None,
         }
     }
 
@@ -309,6 +363,33 @@ impl Verdict {
         }
     }
 
+    /// The sender access map entry that matched, if one did: its key, line
+    /// and action. Present whatever the action, `DUNNO` included, so that
+    /// an explanation can show it.
+    pub fn access_match(&self) -> Option<&AccessMatch> {
+        match self {
+            Self::Accept(a) => a.access.as_deref(),
+            Self::Reject(r) => r.access.as_deref(),
+        }
+    }
+
+    /// The access map's directive for the MTA (`HOLD`, `DISCARD`,
+    /// `FILTER`, `REDIRECT`, `BCC`, `PREPEND`, `WARN`, `INFO`), if the
+    /// matching entry has one. Postfix applies it to a message it accepts;
+    /// so should the MTA.
+    pub fn directive(&self) -> Option<&Directive> {
+        self.access_match().and_then(AccessMatch::directive)
+    }
+
+    pub(crate) fn with_access(mut self, found: AccessMatch) -> Self {
+        let slot = match &mut self {
+            Self::Accept(a) => &mut a.access,
+            Self::Reject(r) => &mut r.access,
+        };
+        *slot = Some(Box::new(found));
+        self
+    }
+
     pub(crate) fn with_evidence(mut self, evidence: Evidence) -> Self {
         let slot = match &mut self {
             Self::Accept(a) => &mut a.evidence,
@@ -365,8 +446,14 @@ impl Reject {
             | Reason::PublicSuffix
             | Reason::SpecialUse => "Domain not found".into(),
             Reason::LiteralNotAccepted => "Address literals are not accepted".into(),
+            Reason::AccessDenied => self
+                .domain
+                .chars()
+                .map(sanitize_char)
+                .collect::<String>()
+                .into(),
             Reason::NullMx => {
-                let domain: String = self.domain.chars().map(sanitize).collect();
+                let domain: String = self.domain.chars().map(sanitize_char).collect();
                 format!("Domain {domain} does not accept mail (nullMX)").into()
             }
         })
@@ -395,8 +482,10 @@ impl fmt::Display for Reject {
     }
 }
 
-/// Writes `head <address> middle suffix`, shortening the sanitized address
-/// (with `...`) when the whole line would exceed [`MAX_REPLY_LINE`].
+/// Writes `head <address> middle suffix` within [`MAX_REPLY_LINE`]: a line
+/// that is too long loses the end of its suffix, as Postfix truncates it,
+/// unless the address alone is too long, which is then shortened with `...`
+/// (keeping at least 32 octets of it).
 fn write_bounded(
     f: &mut fmt::Formatter<'_>,
     head: &str,
@@ -404,27 +493,28 @@ fn write_bounded(
     middle: &str,
     suffix: &str,
 ) -> fmt::Result {
-    let fixed = head.len() + 2 + middle.len() + suffix.len();
+    let fixed = head.len() + 2 + middle.len();
+    let sanitized = address.chars().map(sanitize_char);
+    let needed: usize = sanitized.clone().map(char::len_utf8).sum();
     let mut suffix = suffix;
-    let mut budget = MAX_REPLY_LINE.saturating_sub(fixed);
-    if fixed + 3 > MAX_REPLY_LINE {
-        // Only a null-MX domain can make the fixed part this long: cut it.
-        let keep = MAX_REPLY_LINE.saturating_sub(head.len() + middle.len() + 2 + 3 + 32);
-        suffix = &suffix[..floor_char_boundary(suffix, keep)];
-        budget = 32;
+    let mut budget = needed;
+    if fixed + needed + suffix.len() > MAX_REPLY_LINE {
+        if fixed + needed <= MAX_REPLY_LINE {
+            suffix = &suffix[..floor_char_boundary(suffix, MAX_REPLY_LINE - fixed - needed)];
+        } else {
+            let keep = MAX_REPLY_LINE.saturating_sub(fixed + 3 + 32);
+            suffix = &suffix[..floor_char_boundary(suffix, keep)];
+            budget = MAX_REPLY_LINE - fixed - suffix.len();
+        }
     }
     f.write_str(head)?;
     f.write_char('<')?;
-    let mut used = 0;
-    let sanitized = address
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c });
-    let needed: usize = sanitized.clone().map(char::len_utf8).sum();
     if needed <= budget {
         for c in sanitized {
             f.write_char(c)?;
         }
     } else {
+        let mut used = 0;
         for c in sanitized {
             if used + c.len_utf8() + 3 > budget {
                 break;
@@ -437,11 +527,6 @@ fn write_bounded(
     f.write_char('>')?;
     f.write_str(middle)?;
     f.write_str(suffix)
-}
-
-/// Control characters (C0, DEL, C1) never reach a reply line.
-fn sanitize(c: char) -> char {
-    if c.is_control() { '?' } else { c }
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

@@ -454,7 +454,7 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
         Policy::builder()
             .direction(d)
             .approve_sender("vip@nx.example")
-            .approve_sender("*.trusted.example")
+            .approve_subdomains("trusted.example")
             .approve_sender("whole.example")
             .approve_sender("partner@intranet")
             .approve_sender("postmaster@")
@@ -480,7 +480,7 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
         // `user@`: that local part at any domain.
         "<PostMaster@nx.example>",
     ] {
-        assert_eq!(check(&inbound, ok).rule(), Rule::ApprovedSender, "{ok}");
+        assert_eq!(check(&inbound, ok).rule(), Rule::SenderAccess, "{ok}");
     }
     for not in [
         "<other@nx.example>",
@@ -495,6 +495,16 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
         check(&build(Direction::Outbound), "<vip@nx.example>").code(),
         550
     );
+    // Key forms a Postfix map never matches are refused, not silently dead.
+    for dead in [".trusted.example", "*.trusted.example", "@whole.example"] {
+        assert!(
+            matches!(
+                Policy::builder().approve_sender(dead).build(),
+                Err(envelope_check::PolicyError::UnmatchableKey(_))
+            ),
+            "{dead}"
+        );
+    }
     // Recipients are never approved.
     let path = parse_forward_path("<vip@nx.example>", false).unwrap();
     assert_eq!(

@@ -91,7 +91,7 @@ fn evidence_names_every_question_and_answer() {
         let v = checker
             .explain_mail_from("<vip@globex-nonexistent.com>")
             .await;
-        assert_eq!(v.evidence().unwrap().rule, Rule::ApprovedSender);
+        assert_eq!(v.evidence().unwrap().rule, Rule::SenderAccess);
         // Plain checks carry no evidence.
         assert!(
             checker

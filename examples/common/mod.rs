@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use std::sync::Arc;
 
-use envelope_check::{Direction, InMemoryResolver, Policy, Resolver};
+use envelope_check::{Direction, InMemoryResolver, Policy, Resolver, SenderAccess};
 
 /// The policy options of the command line.
 #[derive(clap::Args)]
 pub(crate) struct PolicyArgs {
-    /// Approved senders, one pattern a line (Postfix access maps work).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) approved_senders: Option<PathBuf>,
+    /// A Postfix check_sender_access map (its source text), read as
+    /// postmap reads it: `OK` approves, `REJECT` rejects, `DUNNO` defers to
+    /// the DNS check, and so on.
+    #[arg(long, visible_alias = "approved-senders", value_name = "FILE")]
+    pub(crate) sender_access: Option<PathBuf>,
     /// A local domain (final destination, as in mydestination): not looked
     /// up; repeatable.
     #[arg(long = "local-domain", value_name = "NAME")]
@@ -26,7 +28,7 @@ pub(crate) struct PolicyArgs {
     /// A managed domain, for the tracking rule; repeatable.
     #[arg(long = "managed-domain", value_name = "NAME")]
     pub(crate) managed_domains: Vec<String>,
-    /// Traffic direction; approved senders apply to inbound only.
+    /// Traffic direction; the sender access map applies to inbound only.
     #[arg(long, value_enum, default_value_t = Dir::Inbound)]
     pub(crate) direction: Dir,
 }
@@ -43,8 +45,12 @@ impl PolicyArgs {
             Dir::Inbound => Direction::Inbound,
             Dir::Outbound => Direction::Outbound,
         });
-        if let Some(file) = &self.approved_senders {
-            policy = policy.approved_senders_text(&read(file)?);
+        if let Some(file) = &self.sender_access {
+            let map = SenderAccess::load(file).map_err(|e| e.to_string())?;
+            for warning in map.warnings() {
+                eprintln!("warning: {}: {warning}", file.display());
+            }
+            policy = policy.sender_access(map);
         }
         for domain in &self.local_domains {
             policy = policy.local_domain(domain);

@@ -88,7 +88,7 @@ pub fn dns_cases() -> Vec<Case> {
     parse_cases(DNS_CASES)
 }
 
-fn parse_cases(text: &str) -> Vec<Case> {
+pub fn parse_cases(text: &str) -> Vec<Case> {
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
@@ -170,7 +170,7 @@ pub const LOCAL_ADDRESSES: [&str; 2] = ["127.0.0.1", "::1"];
 /// The oracle's Postfix configuration as a policy.
 pub fn oracle_policy() -> Policy {
     let mut policy = Policy::builder()
-        .approved_senders_text(APPROVED)
+        .sender_access_text(APPROVED)
         .deadline(Duration::from_secs(2));
     for d in LOCAL_DOMAINS {
         policy = policy.local_domain(d);
@@ -183,7 +183,7 @@ pub fn oracle_policy() -> Policy {
 
 /// The same policy as command-line options of the examples.
 pub fn oracle_policy_args() -> Vec<String> {
-    let mut args = vec!["--approved-senders".to_owned(), data("approved_senders")];
+    let mut args = vec!["--sender-access".to_owned(), data("approved_senders")];
     for d in LOCAL_DOMAINS {
         args.extend(["--local-domain".to_owned(), d.to_owned()]);
     }
