@@ -34,12 +34,20 @@ impl PolicyServer {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
+        // The oracle's map unless the test brings its own.
+        let map = match extra.iter().any(|a| *a == "--sender-access") {
+            true => vec![],
+            false => vec![
+                "--approved-senders".to_owned(),
+                common::data("approved_senders"),
+            ],
+        };
         let mut child = Command::new(common::example_binary("policy_server"))
             .args(["--listen", "127.0.0.1:0", "--unix"])
             .arg(&unix)
             .args(["--zone", &common::data("zone.txt")])
             .args(["--faults", &common::data("faults.txt")])
-            .args(["--approved-senders", &common::data("approved_senders")])
+            .args(map)
             .args(["--managed-domain", "northwind-traders.com"])
             .args(extra)
             .stdout(Stdio::null())
@@ -186,6 +194,37 @@ fn rcpt<'a>(sender: &'a str, recipient: &'a str, context: &'a str) -> Vec<(&'a s
         request.push(("policy_context", context));
     }
     request
+}
+
+/// A sender access map's directive reaches Postfix as the action, and its
+/// rejects as Postfix's access-map replies.
+#[test]
+fn sender_access_actions_reach_postfix() {
+    let map = common::data("sender_access.map");
+    let server = PolicyServer::start(&["--sender-access", &map]);
+    let mut c = server.tcp();
+    let good = "alice@northwind-traders.com";
+    for (sender, action) in [
+        ("hold-good@northwind-traders.com", "HOLD held for review"),
+        ("discard-nx@globex-nonexistent.com", "DISCARD"),
+        (
+            "redirect-nx@globex-nonexistent.com",
+            "550 5.1.8 Domain not found",
+        ),
+        ("reject-me@northwind-traders.com", "554 5.7.1 Access denied"),
+        ("text@northwind-traders.com", "554 5.7.1 go   away   now"),
+        (
+            "dip-good@northwind-traders.com",
+            "450 4.7.1 Service unavailable",
+        ),
+        ("ok-nx@globex-nonexistent.com", "DUNNO"),
+    ] {
+        assert_eq!(
+            c.ask(&rcpt(sender, good, "sender")).as_deref(),
+            Some(action),
+            "{sender}"
+        );
+    }
 }
 
 #[test]
