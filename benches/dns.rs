@@ -14,6 +14,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use envelope_check::CheckOptions;
 use envelope_check::{
     CacheConfig, Checker, HickoryOptions, HickoryResolver, InMemoryResolver, Policy,
 };
@@ -42,7 +43,7 @@ fn dns_path(c: &mut Criterion) {
     ] {
         g.bench_function(format!("in-memory, cache off: {label}"), |b| {
             b.iter(|| {
-                rt.block_on(memory.check_rcpt_to(black_box(rcpt), false))
+                rt.block_on(memory.rcpt_to(black_box(rcpt), CheckOptions::default()))
                     .code()
             })
         });
@@ -61,16 +62,22 @@ fn dns_path(c: &mut Criterion) {
     let cold = Checker::with_cache(hickory(), Policy::default(), CacheConfig::disabled());
     g.bench_function("hickory: check MX domain, verdict cache cold", |b| {
         b.iter(|| {
-            rt.block_on(cold.check_rcpt_to(black_box("<u@northwind-traders.com>"), false))
-                .code()
+            rt.block_on(cold.rcpt_to(
+                black_box("<u@northwind-traders.com>"),
+                CheckOptions::default(),
+            ))
+            .code()
         })
     });
     let warm = Checker::new(hickory(), Policy::default());
-    rt.block_on(warm.check_rcpt_to("<u@northwind-traders.com>", false));
+    rt.block_on(warm.rcpt_to("<u@northwind-traders.com>", CheckOptions::default()));
     g.bench_function("hickory: check MX domain, verdict cache warm", |b| {
         b.iter(|| {
-            rt.block_on(warm.check_rcpt_to(black_box("<u@northwind-traders.com>"), false))
-                .code()
+            rt.block_on(warm.rcpt_to(
+                black_box("<u@northwind-traders.com>"),
+                CheckOptions::default(),
+            ))
+            .code()
         })
     });
     g.finish();

@@ -14,9 +14,10 @@ use std::str::FromStr;
 use std::task::{Context, Poll, Waker};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use envelope_check::CheckOptions;
 use envelope_check::engine::{Plan, plan_recipient};
 use envelope_check::{
-    Checker, Domain, InMemoryResolver, Policy, parse_forward_path, split_command_argument,
+    Checker, InMemoryResolver, Policy, parse_forward_path, split_command_argument,
 };
 
 const ZONE: &str = include_str!("../tests/data/zone.txt");
@@ -79,10 +80,11 @@ fn hot_path(c: &mut Criterion) {
     });
     let mut line = String::with_capacity(600);
     for (name, input, utf8) in cases {
-        rt.block_on(checker.check_rcpt_to(input, utf8));
+        rt.block_on(checker.rcpt_to(input, CheckOptions::default().smtputf8(utf8)));
         g.bench_function(format!("cached check + reply: {name}"), |b| {
             b.iter(|| {
-                let v = now(checker.check_rcpt_to(black_box(input), utf8));
+                let v =
+                    now(checker.rcpt_to(black_box(input), CheckOptions::default().smtputf8(utf8)));
                 line.clear();
                 let _ = write!(line, "{v}");
                 black_box(line.len())
@@ -105,11 +107,16 @@ fn hot_path(c: &mut Criterion) {
             ))
         })
     });
-    let domain = Domain::parse("northwind-traders.com", false).unwrap();
-    rt.block_on(checker.domain_status(&domain));
+    rt.block_on(checker.recipient(&path, CheckOptions::default()));
     g.bench_function(
-        "component: verdict-cache hit (Checker::domain_status)",
-        |b| b.iter(|| black_box(now(checker.domain_status(black_box(&domain))))),
+        "component: cached check of a parsed recipient (Checker::recipient)",
+        |b| {
+            b.iter(|| {
+                black_box(now(
+                    checker.recipient(black_box(&path), CheckOptions::default())
+                ))
+            })
+        },
     );
     g.bench_function("peer email_address::EmailAddress::from_str", |b| {
         b.iter(|| {

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dns::OracleServer;
+use envelope_check::CheckOptions;
 use envelope_check::{CacheConfig, Checker, HickoryOptions, HickoryResolver, Policy};
 use hickory_resolver::proto::rr::{Name, RecordType};
 
@@ -186,7 +187,7 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
         move |i| {
             let (c, rcpt) = (c.clone(), format!("<u@{}>", mx_only(i)));
             async move {
-                assert!(c.check_rcpt_to(&rcpt, false).await.is_accept());
+                assert!(c.rcpt_to(&rcpt, CheckOptions::default()).await.is_accept());
             }
         }
     })
@@ -213,7 +214,9 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
             let (c, verdicts, bad) = (c.clone(), verdicts.clone(), bad.clone());
             let d = domain(i, domains);
             async move {
-                let v = c.check_rcpt_to(&format!("<u@{d}>"), false).await;
+                let v = c
+                    .rcpt_to(&format!("<u@{d}>"), CheckOptions::default())
+                    .await;
                 verdicts.fetch_add(1, Ordering::Relaxed);
                 let faulted = d.starts_with('f');
                 if (faulted && v.code() != 450) || (!faulted && !v.is_accept()) {
@@ -240,20 +243,29 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
         let _ = std::hint::black_box(warm.lookup(name.clone(), RecordType::MX).await);
     }
     let hickory_hit = t.elapsed() / reps;
-    let _ = checker.check_rcpt_to("<u@d1.loadtest.net>", false).await;
+    let _ = checker
+        .rcpt_to("<u@d1.loadtest.net>", CheckOptions::default())
+        .await;
     let t = Instant::now();
     for _ in 0..reps {
         let _ = std::hint::black_box(
             checker
-                .check_rcpt_to(std::hint::black_box("<u@d1.loadtest.net>"), false)
+                .rcpt_to(
+                    std::hint::black_box("<u@d1.loadtest.net>"),
+                    CheckOptions::default(),
+                )
                 .await,
         );
     }
     let our_hit = t.elapsed() / reps;
-    let domain = envelope_check::Domain::parse("d1.loadtest.net", false).unwrap();
+    let path = envelope_check::parse_forward_path("<u@d1.loadtest.net>", false).unwrap();
     let t = Instant::now();
     for _ in 0..reps {
-        let _ = std::hint::black_box(checker.domain_status(std::hint::black_box(&domain)).await);
+        let _ = std::hint::black_box(
+            checker
+                .recipient(std::hint::black_box(&path), CheckOptions::default())
+                .await,
+        );
     }
     let cache_hit = t.elapsed() / reps;
 
@@ -284,7 +296,7 @@ async fn run(checks: usize, domains: usize, concurrency: usize) {
     let ratio = |d: Duration| d.as_secs_f64() / hickory_hit.as_secs_f64();
     println!("warm hickory cache hit, lookup(MX): {hickory_hit:.2?}");
     println!(
-        "warm verdict-cache hit, Checker::domain_status: {cache_hit:.2?} (ratio {:.3})",
+        "warm verdict-cache hit, Checker::recipient on a parsed path: {cache_hit:.2?} (ratio {:.3})",
         ratio(cache_hit)
     );
     println!(

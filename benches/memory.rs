@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use envelope_check::CheckOptions;
 use envelope_check::{CacheConfig, Checker, DnsOutcome, Policy, QueryType, Record, Resolver};
 
 struct AlwaysMx;
@@ -44,7 +45,9 @@ async fn main() {
     for i in 0..N {
         let domain = format!("host-{i:07}.example-corp.net");
         key_bytes += domain.len();
-        let v = checker.check_rcpt_to(&format!("<u@{domain}>"), false).await;
+        let v = checker
+            .rcpt_to(&format!("<u@{domain}>"), CheckOptions::default())
+            .await;
         assert!(v.is_accept());
     }
     let after = rss_kib("VmRSS:");

@@ -12,6 +12,7 @@ const FAULTS: &str = "";
 
 use std::time::{Duration, Instant};
 
+use envelope_check::CheckOptions;
 use envelope_check::{
     CacheConfig, Checker, DnsOutcome, HickoryOptions, HickoryResolver, Policy, QueryType, Resolver,
 };
@@ -67,7 +68,9 @@ async fn main() {
         let mut verdict = String::new();
         for _ in 0..15 {
             let t = Instant::now();
-            let v = checker.check_rcpt_to(&format!("<u@{domain}>"), false).await;
+            let v = checker
+                .rcpt_to(&format!("<u@{domain}>"), CheckOptions::default())
+                .await;
             ours.push(t.elapsed());
             verdict = v.to_string().chars().take(10).collect();
             let t = Instant::now();

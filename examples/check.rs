@@ -13,9 +13,13 @@
 //! servers of `/etc/resolv.conf`. With `--sender`/`--rcpt` it prints one
 //! reply line per address, sender first. Otherwise it reads SMTP commands
 //! (`MAIL FROM:`, `RCPT TO:`, `RSET`) from stdin and writes one reply line per
-//! command, streaming. `--explain` prints, under each reply line, the
-//! evidence it rests on, indented. Exit status: 0 when the input was processed, 2 for a
-//! usage, zone or file error.
+//! command, streaming, in Postfix's order (`503` for `RCPT` before `MAIL`
+//! and for a nested `MAIL`; a rejected sender's reply repeated at each
+//! `RCPT`, as with `smtpd_delay_reject = yes`). `--explain` prints, under
+//! each reply line, the evidence it rests on, indented.
+//!
+//! Exit status: 0 when every reply was 2xx, 1 when any was a reject (4xx or
+//! 5xx), 2 for a usage, zone or map error.
 
 use std::io::{self, BufRead, BufWriter, Write};
 use std::net::SocketAddr;
@@ -25,7 +29,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use common::{PolicyArgs, load_files, network_dns};
-use envelope_check::{Checker, InMemoryResolver, Resolver, Verdict};
+use envelope_check::{CheckOptions, Checker, InMemoryResolver, Resolver, Transaction, Verdict};
 
 mod common;
 
@@ -33,7 +37,10 @@ const DEMO_ZONE: &str = include_str!("demo.zone");
 const DEMO_FAULTS: &str = include_str!("demo.faults");
 
 #[derive(Parser)]
-#[command(about = "Postfix-exact envelope domain checks")]
+#[command(
+    about = "Postfix-exact envelope domain checks",
+    after_help = "Exit status: 0 if every reply was 2xx, 1 if any was a reject (4xx/5xx), 2 on a usage, zone or map error."
+)]
 struct Args {
     /// RFC 1035 master file(s) to answer from instead of the demo zone.
     #[arg(long = "zone", value_name = "FILE")]
@@ -52,6 +59,11 @@ struct Args {
     /// Ask the servers of /etc/resolv.conf instead of the demo zone.
     #[arg(long, conflicts_with_all = ["zones", "faults"])]
     system: bool,
+    /// Judge the sender at each RCPT, as Postfix's default
+    /// smtpd_delay_reject = yes does (stdin mode): MAIL FROM gets 250 when
+    /// its path parses, and each RCPT TO the sender's reject, if any.
+    #[arg(long)]
+    delay_reject: bool,
     /// Under each reply, print the evidence: DNS questions and answers,
     /// cache use, time, and the rule that decided.
     #[arg(long)]
@@ -67,7 +79,8 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Outcome::AllAccepted) => ExitCode::SUCCESS,
+        Ok(Outcome::SomeRejected) => ExitCode::from(1),
         Err(message) => {
             eprintln!("check: {message}");
             ExitCode::from(2)
@@ -75,7 +88,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<(), String> {
+/// Whether every reply was a 2xx.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    AllAccepted,
+    SomeRejected,
+}
+
+impl Outcome {
+    fn add(&mut self, code: u16) {
+        if code >= 400 {
+            *self = Self::SomeRejected;
+        }
+    }
+}
+
+fn run(args: Args) -> Result<Outcome, String> {
     // 1. The DNS: real servers, or the demo data, or the zones and faults given.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -105,34 +133,27 @@ fn run(args: Args) -> Result<(), String> {
     let checker = Checker::new(dns, policy);
     let out = io::stdout();
     let mut out = BufWriter::new(out.lock());
-    let explain = args.explain;
+    let options = CheckOptions::default().explain(args.explain);
+    let mut outcome = Outcome::AllAccepted;
     if args.sender.is_some() || !args.rcpts.is_empty() {
-        let utf8 = if args.smtputf8 { " SMTPUTF8" } else { "" };
+        let options = options.smtputf8(args.smtputf8);
         if let Some(sender) = &args.sender {
-            let arg = format!("{sender}{utf8}");
-            let v = rt.block_on(async {
-                if explain {
-                    checker.explain_mail_from(&arg).await
-                } else {
-                    checker.check_mail_from(&arg).await
-                }
-            });
-            reply(&mut out, &v, explain).map_err(|e| e.to_string())?;
+            let v = rt.block_on(checker.mail_from(sender, options));
+            outcome.add(v.code());
+            reply(&mut out, &v, args.explain).map_err(|e| e.to_string())?;
         }
         for rcpt in &args.rcpts {
-            let v = rt.block_on(async {
-                if explain {
-                    checker.explain_rcpt_to(rcpt, args.smtputf8).await
-                } else {
-                    checker.check_rcpt_to(rcpt, args.smtputf8).await
-                }
-            });
-            reply(&mut out, &v, explain).map_err(|e| e.to_string())?;
+            let v = rt.block_on(checker.rcpt_to(rcpt, options));
+            outcome.add(v.code());
+            reply(&mut out, &v, args.explain).map_err(|e| e.to_string())?;
         }
-        return out.flush().map_err(|e| e.to_string());
+        out.flush().map_err(|e| e.to_string())?;
+        return Ok(outcome);
     }
     let stdin = io::stdin();
-    session(&rt, &checker, stdin.lock(), &mut out, explain).map_err(|e| e.to_string())
+    let tx = Transaction::new(options).delay_reject(args.delay_reject);
+    session(&rt, &checker, stdin.lock(), &mut out, tx, &mut outcome).map_err(|e| e.to_string())?;
+    Ok(outcome)
 }
 
 /// One reply line, and with `--explain` the evidence under it.
@@ -150,62 +171,32 @@ fn reply(out: &mut impl Write, verdict: &Verdict, explain: bool) -> io::Result<(
     Ok(())
 }
 
-/// Reads SMTP commands and writes one reply line each, in constant memory.
+/// Reads SMTP commands and writes one reply line each, in constant memory:
+/// the library answers each line as Postfix would.
 fn session(
     rt: &tokio::runtime::Runtime,
     checker: &Checker<Arc<dyn Resolver>>,
     mut input: impl BufRead,
     out: &mut impl Write,
-    explain: bool,
+    mut tx: Transaction,
+    outcome: &mut Outcome,
 ) -> io::Result<()> {
     let mut line = Vec::new();
-    // MAIL FROM starts a transaction; its SMTPUTF8 applies to its RCPTs.
-    let mut tx = checker.transaction().explain(explain);
+    let explain = tx.options().is_explain();
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        let Ok(text) = std::str::from_utf8(&line) else {
-            writeln!(out, "500 5.5.2 Error: bad UTF-8 syntax")?;
-            continue;
-        };
-        let text = text.trim_end_matches(['\r', '\n']);
-        let (verb, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
-        let rest = rest.trim_start();
-        if verb.eq_ignore_ascii_case("MAIL") {
-            match strip_keyword(rest, "FROM:") {
-                Some(arg) => {
-                    tx = checker.transaction().explain(explain);
-                    let v = rt.block_on(tx.mail_from(arg));
-                    reply(out, &v, explain)?;
-                }
-                None => writeln!(out, "501 5.5.4 Syntax: MAIL FROM:<address>")?,
-            }
-        } else if verb.eq_ignore_ascii_case("RCPT") {
-            match strip_keyword(rest, "TO:") {
-                Some(arg) => {
-                    let v = rt.block_on(tx.rcpt_to(arg));
-                    reply(out, &v, explain)?;
-                }
-                None => writeln!(out, "501 5.5.4 Syntax: RCPT TO:<address>")?,
-            }
-        } else if verb.eq_ignore_ascii_case("RSET") && rest.is_empty() {
-            tx = checker.transaction().explain(explain);
-            writeln!(out, "250 2.0.0 Ok")?;
-        } else {
-            writeln!(out, "502 5.5.2 Error: command not recognized")?;
+        let answer = rt.block_on(tx.command(checker, &line));
+        outcome.add(answer.code());
+        match answer.verdict() {
+            Some(v) => reply(out, v, explain)?,
+            None => writeln!(out, "{answer}")?,
         }
         if input.fill_buf()?.is_empty() {
             out.flush()?;
         }
     }
     out.flush()
-}
-
-/// `FROM:<a>` → `<a>`, case-insensitively.
-fn strip_keyword<'a>(text: &'a str, keyword: &str) -> Option<&'a str> {
-    let head = text.get(..keyword.len())?;
-    head.eq_ignore_ascii_case(keyword)
-        .then(|| &text[keyword.len()..])
 }

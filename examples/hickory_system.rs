@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use envelope_check::CheckOptions;
 use envelope_check::{Checker, Direction, HickoryOptions, HickoryResolver, Policy, Verdict};
 
 #[tokio::main]
@@ -26,12 +27,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let checker = Arc::new(Checker::new(dns, policy));
 
     // 2. MAIL FROM: the whole argument, ESMTP parameters included.
-    let verdict = checker.check_mail_from(&sender).await;
+    let verdict = checker.mail_from(&sender, CheckOptions::default()).await;
     report("MAIL FROM", &verdict);
 
     // 3. RCPT TO: each recipient; `false` = the transaction has no SMTPUTF8.
     for rcpt in args {
-        let verdict = checker.check_rcpt_to(&rcpt, false).await;
+        let verdict = checker.rcpt_to(&rcpt, CheckOptions::default()).await;
         report("RCPT TO", &verdict);
     }
     Ok(())

@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use common::{PolicyArgs, load_files, network_dns};
+use envelope_check::CheckOptions;
 use envelope_check::{
     Checker, InMemoryResolver, Resolver, ReversePath, Role, engine, parse_internal_forward_path,
     parse_internal_reverse_path,
@@ -249,7 +250,7 @@ async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String
         None
     } else {
         let verdict = match &sender {
-            Ok(path) => server.checker.check_sender(path).await,
+            Ok(path) => server.checker.sender(path, CheckOptions::default()).await,
             Err(e) => engine::syntax_error(Role::Sender, *e),
         };
         if let Some(directive) = verdict.directive() {
@@ -261,7 +262,12 @@ async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String
         Some(v) => v,
         None if context == "sender" => return accepted,
         None => match &recipient {
-            Ok(path) => server.checker.check_recipient(path).await,
+            Ok(path) => {
+                server
+                    .checker
+                    .recipient(path, CheckOptions::default())
+                    .await
+            }
             Err(e) => engine::syntax_error(Role::Recipient, *e),
         },
     };

@@ -11,6 +11,8 @@ mod evidence;
 mod policy;
 mod resolver;
 mod sanitize;
+mod stats;
+mod transaction;
 mod verdict;
 
 // The public interface is:
@@ -25,12 +27,14 @@ pub use address::{
     split_command_argument_bytes,
 };
 pub use cache::CacheConfig;
-pub use checker::{Checker, Transaction};
+pub use checker::{Argument, CheckOptions, Checker};
 pub use engine::{DnsEvidence, DomainStatus};
-pub use evidence::{CacheUse, Evidence, QueryEvidence, Stats};
+pub use evidence::{CacheUse, Evidence, QueryEvidence};
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError, Tracking};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
 pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};
 pub use resolver::{DnsOutcome, QueryType, Record, Resolver, Transient};
+pub use stats::Stats;
+pub use transaction::{ProtocolReply, Reply, Transaction};
 pub use verdict::{Accept, EnhancedStatus, MAX_REPLY_LINE, Reason, Reject, Role, Rule, Verdict};

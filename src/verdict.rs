@@ -27,7 +27,8 @@ impl Role {
         }
     }
 
-    fn lower(self) -> &'static str {
+    /// `"sender"` or `"recipient"`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Sender => "sender",
             Self::Recipient => "recipient",
@@ -41,6 +42,9 @@ impl Role {
 pub enum Rule {
     /// The path's syntax.
     Syntax,
+    /// The order of commands in the transaction (`RCPT` before `MAIL`, a
+    /// second `MAIL`).
+    CommandOrder,
     /// An exemption: the null sender `<>` or the bare `<postmaster>` recipient.
     Exemption,
     /// The fully-qualified-domain rule.
@@ -65,6 +69,9 @@ pub enum Rule {
 pub enum Reason {
     /// The path is not valid syntax.
     BadSyntax(AddressError),
+    /// `RCPT TO` before `MAIL FROM` (recipient), or a second `MAIL FROM`
+    /// in a transaction (sender): `503 5.5.1`, before any syntax check.
+    OutOfOrder,
     /// The domain is not fully qualified (`john@mail`).
     NotFullyQualified,
     /// A definite negative DNS answer: NXDOMAIN, or NODATA for MX, A and
@@ -237,6 +244,7 @@ fn subject_detail(role: Role, reason: Reason) -> (u16, u16) {
         (Reason::BadSyntax(AddressError::InvalidUtf8), _) => (5, 2),
         (Reason::BadSyntax(_), Role::Sender) => (1, 7),
         (Reason::BadSyntax(_), Role::Recipient) => (1, 3),
+        (Reason::OutOfOrder, _) => (5, 1),
         (Reason::NotFullyQualified, _) => (5, 2),
         (Reason::NullMx, Role::Sender) => (7, 27),
         (Reason::NullMx, Role::Recipient) => (1, 10),
@@ -250,6 +258,8 @@ fn log_reason(role: Role, reason: Reason) -> &'static str {
     match (reason, role) {
         (BadSyntax(_), Role::Sender) => "bad sender address syntax",
         (BadSyntax(_), Role::Recipient) => "bad recipient address syntax",
+        (OutOfOrder, Role::Sender) => "nested MAIL command",
+        (OutOfOrder, Role::Recipient) => "RCPT without MAIL",
         (NotFullyQualified, Role::Sender) => "non-fully-qualified sender address",
         (NotFullyQualified, Role::Recipient) => "non-fully-qualified recipient address",
         (UnknownDomain | PublicSuffix | SpecialUse, Role::Sender) => "unknown sender domain",
@@ -438,7 +448,16 @@ impl Reject {
                 return Wording::Whole("Error: bad UTF-8 syntax".into());
             }
             Reason::BadSyntax(_) => {
-                return Wording::Whole(format!("Bad {} address syntax", role.lower()).into());
+                return Wording::Whole(format!("Bad {} address syntax", role.as_str()).into());
+            }
+            Reason::OutOfOrder => {
+                return Wording::Whole(
+                    match role {
+                        Role::Sender => "Error: nested MAIL command",
+                        Role::Recipient => "Error: need MAIL command",
+                    }
+                    .into(),
+                );
             }
             Reason::NotFullyQualified => "need fully-qualified address".into(),
             Reason::UnknownDomain

@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use envelope_check::CheckOptions;
 use envelope_check::{CacheConfig, Checker, Fault, InMemoryResolver, Policy, QueryType};
 
 fn checker_with(dns: InMemoryResolver, config: CacheConfig) -> Arc<Checker<InMemoryResolver>> {
@@ -21,9 +22,11 @@ async fn positive_and_negative_answers_are_cached() {
         "<u@txtonly-corp.com>",
         "<u@nullmx-only.org>",
     ] {
-        let first = checker.check_rcpt_to(address, false).await;
+        let first = checker.rcpt_to(address, CheckOptions::default()).await;
         let asked = checker.resolver().query_count();
-        let second = checker.check_rcpt_to(&address.to_uppercase(), false).await;
+        let second = checker
+            .rcpt_to(&address.to_uppercase(), CheckOptions::default())
+            .await;
         assert_eq!(
             checker.resolver().query_count(),
             asked,
@@ -44,7 +47,7 @@ async fn transient_failures_are_never_cached() {
     for _ in 0..3 {
         assert_eq!(
             checker
-                .check_rcpt_to("<u@broken-dns.com>", false)
+                .rcpt_to("<u@broken-dns.com>", CheckOptions::default())
                 .await
                 .code(),
             450
@@ -61,16 +64,16 @@ async fn ttls_bound_the_entries() {
     config.max_negative_ttl = Duration::ZERO;
     let checker = checker_with(common::oracle_dns(), config);
     checker
-        .check_rcpt_to("<u@northwind-traders.com>", false)
+        .rcpt_to("<u@northwind-traders.com>", CheckOptions::default())
         .await;
     checker
-        .check_rcpt_to("<u@globex-nonexistent.com>", false)
+        .rcpt_to("<u@globex-nonexistent.com>", CheckOptions::default())
         .await;
     checker
-        .check_rcpt_to("<u@northwind-traders.com>", false)
+        .rcpt_to("<u@northwind-traders.com>", CheckOptions::default())
         .await;
     checker
-        .check_rcpt_to("<u@globex-nonexistent.com>", false)
+        .rcpt_to("<u@globex-nonexistent.com>", CheckOptions::default())
         .await;
     assert_eq!(checker.resolver().query_count(), 4);
 
@@ -81,18 +84,28 @@ async fn ttls_bound_the_entries() {
         InMemoryResolver::from_zone_text(zone).unwrap(),
         CacheConfig::default(),
     );
-    checker.check_rcpt_to("<u@short.example>", false).await;
-    checker.check_rcpt_to("<u@short.example>", false).await;
+    checker
+        .rcpt_to("<u@short.example>", CheckOptions::default())
+        .await;
+    checker
+        .rcpt_to("<u@short.example>", CheckOptions::default())
+        .await;
     assert_eq!(checker.resolver().query_count(), 1, "within the TTL");
-    checker.check_rcpt_to("<u@nx.example>", false).await;
-    checker.check_rcpt_to("<u@nx.example>", false).await;
+    checker
+        .rcpt_to("<u@nx.example>", CheckOptions::default())
+        .await;
+    checker
+        .rcpt_to("<u@nx.example>", CheckOptions::default())
+        .await;
     assert_eq!(
         checker.resolver().query_count(),
         3,
         "negative TTL 0: not cached"
     );
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    checker.check_rcpt_to("<u@short.example>", false).await;
+    checker
+        .rcpt_to("<u@short.example>", CheckOptions::default())
+        .await;
     assert_eq!(checker.resolver().query_count(), 4, "expired after its TTL");
 }
 
@@ -103,7 +116,10 @@ async fn memory_is_bounded_by_capacity() {
     let checker = checker_with(common::oracle_dns(), config);
     for i in 0..5_000 {
         checker
-            .check_rcpt_to(&format!("<u@random-{i}.example.com>"), false)
+            .rcpt_to(
+                &format!("<u@random-{i}.example.com>"),
+                CheckOptions::default(),
+            )
             .await;
     }
     let held = checker.cached_domains();
@@ -124,7 +140,7 @@ async fn concurrent_checks_of_one_domain_share_one_lookup() {
             } else {
                 "<b@WebShop-A-Only.DE>"
             };
-            tokio::spawn(async move { checker.check_rcpt_to(address, false).await })
+            tokio::spawn(async move { checker.rcpt_to(address, CheckOptions::default()).await })
         })
         .collect();
     for t in tasks {
@@ -143,7 +159,11 @@ async fn waiters_share_a_transient_result_but_later_checks_ask_again() {
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let checker = checker.clone();
-            tokio::spawn(async move { checker.check_rcpt_to("<u@broken-dns.com>", false).await })
+            tokio::spawn(async move {
+                checker
+                    .rcpt_to("<u@broken-dns.com>", CheckOptions::default())
+                    .await
+            })
         })
         .collect();
     for t in tasks {
@@ -151,7 +171,9 @@ async fn waiters_share_a_transient_result_but_later_checks_ask_again() {
     }
     let shared = checker.resolver().query_count_of(QueryType::Mx);
     assert_eq!(shared, 1, "in-flight checks share the lookup");
-    checker.check_rcpt_to("<u@broken-dns.com>", false).await;
+    checker
+        .rcpt_to("<u@broken-dns.com>", CheckOptions::default())
+        .await;
     assert_eq!(
         checker.resolver().query_count_of(QueryType::Mx),
         2,
@@ -171,10 +193,12 @@ async fn waiting_for_another_lookup_respects_the_deadline() {
     let start = tokio::time::Instant::now();
     let a = tokio::spawn({
         let c = checker.clone();
-        async move { c.check_rcpt_to("<a@hang.example>", false).await }
+        async move { c.rcpt_to("<a@hang.example>", CheckOptions::default()).await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let b = checker.check_rcpt_to("<b@hang.example>", false).await;
+    let b = checker
+        .rcpt_to("<b@hang.example>", CheckOptions::default())
+        .await;
     assert_eq!(b.code(), 450);
     // The lookup under way gives up at 300 ms and its 450 is shared with the
     // waiter, which would otherwise have stopped at its own deadline, 400 ms.

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use envelope_check::CheckOptions;
 use envelope_check::engine::{DnsEvidence, classify, decide_recipient, decide_sender};
 use envelope_check::{
     Checker, DnsOutcome, Fault, InMemoryResolver, Policy, QueryType, Reason, Record, Resolver,
@@ -61,7 +62,7 @@ async fn mx_domain_costs_one_query() {
         .times(1)
         .returning(|_, _| mx("mx.example.com."));
     let v = Checker::new(dns, policy())
-        .check_rcpt_to("<u@Example.COM>", false)
+        .rcpt_to("<u@Example.COM>", CheckOptions::default())
         .await;
     assert_eq!(v.to_string(), "250 2.1.5 Ok");
 }
@@ -74,7 +75,7 @@ async fn nxdomain_ends_the_lookup() {
         .times(1)
         .returning(|_, _| NXDOMAIN);
     let v = Checker::new(dns, policy())
-        .check_mail_from("<u@nx.example>")
+        .mail_from("<u@nx.example>", CheckOptions::default())
         .await;
     assert_eq!(
         v.to_string(),
@@ -102,7 +103,7 @@ async fn nodata_asks_a_and_aaaa_after_mx() {
         .times(0..=1)
         .returning(|_, _| NODATA);
     let v = Checker::new(dns, policy())
-        .check_rcpt_to("<u@a-only.example>", false)
+        .rcpt_to("<u@a-only.example>", CheckOptions::default())
         .await;
     assert_eq!(v.to_string(), "250 2.1.5 Ok");
 }
@@ -117,7 +118,7 @@ async fn nodata_everywhere_is_unknown_with_three_queries() {
             .returning(|_, _| NODATA);
     }
     let v = Checker::new(dns, policy())
-        .check_rcpt_to("<u@txt.example>", false)
+        .rcpt_to("<u@txt.example>", CheckOptions::default())
         .await;
     assert_eq!(v.reject().unwrap().reason(), Reason::UnknownDomain);
 }
@@ -138,7 +139,7 @@ async fn mx_failure_still_accepts_on_an_address_like_postfix() {
         .times(1)
         .returning(|_, _| NODATA);
     let v = Checker::new(dns, policy())
-        .check_rcpt_to("<u@flaky.example>", false)
+        .rcpt_to("<u@flaky.example>", CheckOptions::default())
         .await;
     assert_eq!(
         v.to_string(),
@@ -159,36 +160,53 @@ async fn no_dns_for_exemptions_literals_local_domains_and_non_fqdn() {
         .build()
         .unwrap();
     let checker = Checker::new(MockDns::new(), policy);
-    assert!(checker.check_mail_from("<>").await.is_accept());
     assert!(
         checker
-            .check_rcpt_to("<POSTMASTER>", false)
+            .mail_from("<>", CheckOptions::default())
             .await
             .is_accept()
     );
     assert!(
         checker
-            .check_rcpt_to("<u@[192.0.2.1]>", false)
+            .rcpt_to("<POSTMASTER>", CheckOptions::default())
             .await
             .is_accept()
     );
     assert!(
         checker
-            .check_rcpt_to("<u@mx.local.example>", false)
+            .rcpt_to("<u@[192.0.2.1]>", CheckOptions::default())
             .await
             .is_accept()
     );
     assert!(
         checker
-            .check_mail_from("<VIP@nx.example.>")
+            .rcpt_to("<u@mx.local.example>", CheckOptions::default())
             .await
             .is_accept()
     );
-    assert_eq!(checker.check_rcpt_to("<u@mail>", false).await.code(), 504);
-    assert_eq!(checker.check_rcpt_to("<u@>", false).await.code(), 501);
+    assert!(
+        checker
+            .mail_from("<VIP@nx.example.>", CheckOptions::default())
+            .await
+            .is_accept()
+    );
+    assert_eq!(
+        checker
+            .rcpt_to("<u@mail>", CheckOptions::default())
+            .await
+            .code(),
+        504
+    );
+    assert_eq!(
+        checker
+            .rcpt_to("<u@>", CheckOptions::default())
+            .await
+            .code(),
+        501
+    );
     let long = format!("<u@{}com>", "a.".repeat(126));
     assert_eq!(
-        checker.check_rcpt_to(&long, false).await.code(),
+        checker.rcpt_to(&long, CheckOptions::default()).await.code(),
         550,
         "too long for DNS: no query"
     );
@@ -224,7 +242,7 @@ async fn a_and_aaaa_are_asked_concurrently() {
     ]));
     let start = tokio::time::Instant::now();
     let v = Checker::new(dns, policy())
-        .check_rcpt_to("<u@six.example>", false)
+        .rcpt_to("<u@six.example>", CheckOptions::default())
         .await;
     assert!(v.is_accept());
     // Virtual time: two round trips, not three.
@@ -240,7 +258,7 @@ async fn the_first_positive_answer_wins() {
     ]));
     let start = tokio::time::Instant::now();
     let v = Checker::new(dns, policy())
-        .check_rcpt_to("<u@four.example>", false)
+        .rcpt_to("<u@four.example>", CheckOptions::default())
         .await;
     assert!(v.is_accept());
     assert_eq!(
@@ -260,7 +278,7 @@ async fn a_hanging_server_gives_450_at_the_deadline() {
         .unwrap();
     let start = tokio::time::Instant::now();
     let v = Checker::new(dns, policy)
-        .check_mail_from("<u@hang.example>")
+        .mail_from("<u@hang.example>", CheckOptions::default())
         .await;
     assert_eq!(start.elapsed(), Duration::from_secs(3));
     assert_eq!(
@@ -287,7 +305,7 @@ async fn query_budget_on_the_oracle_zone() {
         ("<u@nullmx-only.org>", 1),
     ] {
         dns.reset_query_count();
-        checker.check_rcpt_to(address, false).await;
+        checker.rcpt_to(address, CheckOptions::default()).await;
         assert!(
             dns.query_count() <= budget,
             "{address}: {} queries",

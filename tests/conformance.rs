@@ -5,13 +5,21 @@
 mod common;
 
 use common::{Case, cases, deviations, oracle_checker};
+use envelope_check::CheckOptions;
 use envelope_check::{Checker, InMemoryResolver, Policy, Verdict};
 
 async fn verdict(checker: &Checker<InMemoryResolver>, case: &Case) -> Verdict {
     if case.is_mail() {
-        checker.check_mail_from(&case.mail_argument()).await
+        checker
+            .mail_from(&case.mail_argument(), CheckOptions::default())
+            .await
     } else {
-        checker.check_rcpt_to(&case.address, case.smtputf8).await
+        checker
+            .rcpt_to(
+                &case.address,
+                CheckOptions::default().smtputf8(case.smtputf8),
+            )
+            .await
     }
 }
 
@@ -129,11 +137,11 @@ async fn every_deviation_names_a_real_row() {
 async fn log_reasons_match_the_seed() {
     let checker = oracle_checker();
     let v = checker
-        .check_mail_from("<john@globex-nonexistent.com>")
+        .mail_from("<john@globex-nonexistent.com>", CheckOptions::default())
         .await;
     assert_eq!(v.log_reason(), Some("unknown sender domain"));
     let v = checker
-        .check_rcpt_to("<info@typo-domain-nx.com>", false)
+        .rcpt_to("<info@typo-domain-nx.com>", CheckOptions::default())
         .await;
     assert_eq!(v.log_reason(), Some("unknown recipient domain"));
 }

@@ -11,6 +11,7 @@ use envelope_check::{
     CacheUse, Checker, Direction, DnsOutcome, Policy, QueryType, Rule, Tracking, Transient,
     parse_forward_path, parse_reverse_path,
 };
+use envelope_check::{CheckOptions, Transaction};
 use tracing::Level;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -20,12 +21,15 @@ fn evidence_names_every_question_and_answer() {
     let checker = common::oracle_checker();
     block_on(async {
         let v = checker
-            .explain_rcpt_to("<info@globex-nonexistent.com>", false)
+            .rcpt_to(
+                "<info@globex-nonexistent.com>",
+                CheckOptions::default().explain(true),
+            )
             .await;
         assert_eq!(
             v.to_string(),
             checker
-                .check_rcpt_to("<x@globex-nonexistent.com>", false)
+                .rcpt_to("<x@globex-nonexistent.com>", CheckOptions::default())
                 .await
                 .to_string()
                 .replace("<x@", "<info@")
@@ -51,7 +55,10 @@ fn evidence_names_every_question_and_answer() {
 
         // The second time it comes from the cache, with its remaining life.
         let v = checker
-            .explain_rcpt_to("<info@globex-nonexistent.com>", false)
+            .rcpt_to(
+                "<info@globex-nonexistent.com>",
+                CheckOptions::default().explain(true),
+            )
             .await;
         let ev = v.evidence().unwrap();
         assert!(ev.queries.is_empty());
@@ -61,7 +68,10 @@ fn evidence_names_every_question_and_answer() {
         }
 
         let v = checker
-            .explain_rcpt_to("<info@webshop-a-only.de>", false)
+            .rcpt_to(
+                "<info@webshop-a-only.de>",
+                CheckOptions::default().explain(true),
+            )
             .await;
         let ev = v.evidence().unwrap();
         let kinds: Vec<_> = ev.queries.iter().map(|q| q.qtype).collect();
@@ -69,7 +79,10 @@ fn evidence_names_every_question_and_answer() {
         assert!(ev.queries[1].outcome.as_ref().unwrap().is_positive());
 
         let v = checker
-            .explain_rcpt_to("<info@broken-dns.com>", false)
+            .rcpt_to(
+                "<info@broken-dns.com>",
+                CheckOptions::default().explain(true),
+            )
             .await;
         let ev = v.evidence().unwrap();
         assert_eq!(
@@ -84,18 +97,23 @@ fn evidence_names_every_question_and_answer() {
             ("<u@>", Rule::Syntax),
             ("<u@mx.oracle-mta.net>", Rule::LocalDomain),
         ] {
-            let v = checker.explain_rcpt_to(arg, false).await;
+            let v = checker
+                .rcpt_to(arg, CheckOptions::default().explain(true))
+                .await;
             assert_eq!(v.evidence().unwrap().rule, rule, "{arg}");
             assert!(v.evidence().unwrap().queries.is_empty());
         }
         let v = checker
-            .explain_mail_from("<vip@globex-nonexistent.com>")
+            .mail_from(
+                "<vip@globex-nonexistent.com>",
+                CheckOptions::default().explain(true),
+            )
             .await;
         assert_eq!(v.evidence().unwrap().rule, Rule::SenderAccess);
         // Plain checks carry no evidence.
         assert!(
             checker
-                .check_rcpt_to("<info@webshop-a-only.de>", false)
+                .rcpt_to("<info@webshop-a-only.de>", CheckOptions::default())
                 .await
                 .evidence()
                 .is_none()
@@ -154,13 +172,13 @@ fn one_structured_event_per_check() {
     let events = events_of(|| {
         block_on(async {
             checker
-                .check_rcpt_to("<Info@Globex-NonExistent.COM>", false)
+                .rcpt_to("<Info@Globex-NonExistent.COM>", CheckOptions::default())
                 .await;
             checker
-                .check_rcpt_to("<info@globex-nonexistent.com>", false)
+                .rcpt_to("<info@globex-nonexistent.com>", CheckOptions::default())
                 .await;
             checker
-                .check_mail_from("<alice@northwind-traders.com>")
+                .mail_from("<alice@northwind-traders.com>", CheckOptions::default())
                 .await;
         })
     });
@@ -248,12 +266,13 @@ fn transactions_carry_the_sender_to_tracking() {
     let checker = Checker::new(dns, outbound);
     let events = events_of(|| {
         block_on(async {
-            let mut tx = checker.transaction();
-            tx.mail_from("<alice@northwind-traders.com>").await;
-            tx.rcpt_to("<x@globex-nonexistent.com>").await;
-            let mut tx = checker.transaction();
-            tx.mail_from("<bob@acme-widgets.com>").await;
-            tx.rcpt_to("<x@globex-nonexistent.com>").await;
+            let mut tx = Transaction::default();
+            tx.mail_from(&checker, "<alice@northwind-traders.com>")
+                .await;
+            tx.rcpt_to(&checker, "<x@globex-nonexistent.com>").await;
+            let mut tx = Transaction::default();
+            tx.mail_from(&checker, "<bob@acme-widgets.com>").await;
+            tx.rcpt_to(&checker, "<x@globex-nonexistent.com>").await;
         })
     });
     let tracked: Vec<&str> = events.iter().map(|(_, f)| f["tracked"].as_str()).collect();
@@ -269,16 +288,36 @@ fn transactions_carry_the_sender_to_tracking() {
         .unwrap();
     let checker = Checker::new(common::oracle_dns(), inbound);
     block_on(async {
-        let mut tx = checker.transaction();
-        let v = tx.mail_from("<x@globex-nonexistent.com> SMTPUTF8").await;
+        // Judged at MAIL: a rejected sender opens no transaction.
+        let mut tx = Transaction::default();
+        let v = tx.mail_from(&checker, "<x@globex-nonexistent.com>").await;
+        assert_eq!(v.code(), 550);
+        let rcpt = tx.rcpt_to(&checker, "<k@northwind-traders.com>").await;
+        assert_eq!(rcpt.to_string(), "503 5.5.1 Error: need MAIL command");
+        // Judged at RCPT, as Postfix's default smtpd_delay_reject = yes.
+        let mut tx = Transaction::default().delay_reject(true);
+        let v = tx
+            .mail_from(&checker, "<x@globex-nonexistent.com> SMTPUTF8")
+            .await;
         assert_eq!(v.code(), 550);
         assert!(tx.smtputf8());
-        let ours = parse_forward_path("<alice@northwind-traders.com>", false).unwrap();
-        let theirs = parse_forward_path("<bob@acme-widgets.com>", false).unwrap();
-        assert!(tx.sender_reject_tracked_for(&ours));
-        assert!(!tx.sender_reject_tracked_for(&theirs));
+        let policy = checker.policy();
+        assert!(tx.sender_reject_tracked_for(policy, "<alice@northwind-traders.com>"));
+        assert!(!tx.sender_reject_tracked_for(policy, "<bob@acme-widgets.com>"));
+        assert!(!tx.sender_reject_tracked_for(policy, "<bad@>"));
+        // As Postfix with smtpd_delay_reject: each RCPT gets the sender's
+        // reject (oracle row S3208).
+        let rcpt = tx.rcpt_to(&checker, "<k@northwind-traders.com>").await;
+        assert_eq!(rcpt, v);
         // The transaction's SMTPUTF8 lets a U-label recipient through.
-        assert!(tx.rcpt_to("<k@müller-bäckerei.de>").await.is_accept());
+        tx.reset();
+        tx.mail_from(&checker, "<alice@northwind-traders.com> SMTPUTF8")
+            .await;
+        assert!(
+            tx.rcpt_to(&checker, "<k@müller-bäckerei.de>")
+                .await
+                .is_accept()
+        );
     });
 }
 
@@ -287,18 +326,22 @@ fn counters() {
     let checker = common::oracle_checker();
     block_on(async {
         checker
-            .check_rcpt_to("<a@northwind-traders.com>", false)
+            .rcpt_to("<a@northwind-traders.com>", CheckOptions::default())
             .await; // miss, 1 query
         checker
-            .check_rcpt_to("<b@northwind-traders.com>", false)
+            .rcpt_to("<b@northwind-traders.com>", CheckOptions::default())
             .await; // hit
         checker
-            .check_rcpt_to("<a@globex-nonexistent.com>", false)
+            .rcpt_to("<a@globex-nonexistent.com>", CheckOptions::default())
             .await; // miss, 1 query
-        checker.check_rcpt_to("<a@broken-dns.com>", false).await; // miss, 3 failed queries
-        checker.check_rcpt_to("<a@mail>", false).await;
-        checker.check_rcpt_to("<a@>", false).await;
-        checker.check_rcpt_to("<a@nullmx-only.org>", false).await; // miss, 1 query
+        checker
+            .rcpt_to("<a@broken-dns.com>", CheckOptions::default())
+            .await; // miss, 3 failed queries
+        checker.rcpt_to("<a@mail>", CheckOptions::default()).await;
+        checker.rcpt_to("<a@>", CheckOptions::default()).await;
+        checker
+            .rcpt_to("<a@nullmx-only.org>", CheckOptions::default())
+            .await; // miss, 1 query
     });
     let s = checker.stats();
     assert_eq!(s.checks, 7);

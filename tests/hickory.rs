@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::dns::{Behaviour, OracleServer, RawServer};
+use envelope_check::CheckOptions;
 use envelope_check::{
     Checker, DnsOutcome, HickoryOptions, HickoryResolver, Policy, QueryType, Resolver, Transient,
 };
@@ -37,13 +38,23 @@ async fn every_oracle_row_gives_the_same_reply_as_in_memory() {
         let (got, want) = if case.is_mail() {
             let arg = case.mail_argument();
             (
-                hickory.check_mail_from(&arg).await,
-                memory.check_mail_from(&arg).await,
+                hickory.mail_from(&arg, CheckOptions::default()).await,
+                memory.mail_from(&arg, CheckOptions::default()).await,
             )
         } else {
             (
-                hickory.check_rcpt_to(&case.address, case.smtputf8).await,
-                memory.check_rcpt_to(&case.address, case.smtputf8).await,
+                hickory
+                    .rcpt_to(
+                        &case.address,
+                        CheckOptions::default().smtputf8(case.smtputf8),
+                    )
+                    .await,
+                memory
+                    .rcpt_to(
+                        &case.address,
+                        CheckOptions::default().smtputf8(case.smtputf8),
+                    )
+                    .await,
             )
         };
         let oracle = common::our_reply(case, &deviations);
@@ -150,8 +161,12 @@ async fn fault_matrix_never_gives_a_5xx() {
             let checker = Checker::new(resolver(server.addr, 300), policy.clone());
             let run = async {
                 (
-                    checker.check_mail_from("<u@host.example>").await,
-                    checker.check_rcpt_to("<u@host.example>", false).await,
+                    checker
+                        .mail_from("<u@host.example>", CheckOptions::default())
+                        .await,
+                    checker
+                        .rcpt_to("<u@host.example>", CheckOptions::default())
+                        .await,
                 )
             };
             let (s, r) = tokio::time::timeout(Duration::from_secs(5), run)
@@ -177,7 +192,7 @@ async fn a_server_that_never_answers_gives_450_by_the_deadline() {
     let checker = Checker::new(dns, policy);
     let v = tokio::time::timeout(
         Duration::from_secs(3),
-        checker.check_rcpt_to("<u@host.example>", false),
+        checker.rcpt_to("<u@host.example>", CheckOptions::default()),
     )
     .await
     .expect("the check must end at its deadline, long before hickory gives up");
@@ -215,7 +230,7 @@ async fn live_system_resolver() {
     let checker = Checker::new(dns, Policy::default());
     assert!(
         checker
-            .check_rcpt_to("<postmaster@gmail.com>", false)
+            .rcpt_to("<postmaster@gmail.com>", CheckOptions::default())
             .await
             .is_accept()
     );
@@ -244,7 +259,7 @@ async fn the_check_example_asks_a_name_server() {
     })
     .await
     .unwrap();
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "a reject exits 1: {stderr}");
     assert_eq!(
         stdout,
         "550 5.1.8 <john@globex-nonexistent.com>: Sender address rejected: Domain not found\n\

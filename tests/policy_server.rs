@@ -35,7 +35,7 @@ impl PolicyServer {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         // The oracle's map unless the test brings its own.
-        let map = match extra.iter().any(|a| *a == "--sender-access") {
+        let map = match extra.contains(&"--sender-access") {
             true => vec![],
             false => vec![
                 "--approved-senders".to_owned(),

@@ -6,6 +6,7 @@ use common::block_on;
 
 use std::sync::Arc;
 
+use envelope_check::CheckOptions;
 use envelope_check::engine::{DnsEvidence, classify, decide_recipient, decide_sender};
 use envelope_check::{
     AddressError, Checker, DnsOutcome, Fault, InMemoryResolver, MAX_REPLY_LINE, Policy, Record,
@@ -189,8 +190,8 @@ proptest! {
         let cases = common::cases();
         let case = &cases[idx % cases.len()];
         let checker = oracle_checker();
-        let first = block_on(checker.check_rcpt_to(&case.address, true));
-        let second = block_on(checker.check_rcpt_to(&case.address, true));
+        let first = block_on(checker.rcpt_to(&case.address, CheckOptions::default().smtputf8(true)));
+        let second = block_on(checker.rcpt_to(&case.address, CheckOptions::default().smtputf8(true)));
         prop_assert_eq!(first, second);
     }
 
@@ -205,12 +206,12 @@ proptest! {
     ) {
         let checker = oracle_checker();
         let mixed: String = domain.chars().zip(flips.iter().cycle()).map(|(c, &up)| if up { c.to_uppercase().next().unwrap() } else { c }).collect();
-        let a = block_on(checker.check_rcpt_to(&format!("<x@{domain}>"), true));
-        let b = block_on(checker.check_rcpt_to(&format!("<x@{mixed}>"), true));
+        let a = block_on(checker.rcpt_to(&format!("<x@{domain}>"), CheckOptions::default().smtputf8(true)));
+        let b = block_on(checker.rcpt_to(&format!("<x@{mixed}>"), CheckOptions::default().smtputf8(true)));
         prop_assert_eq!(a.code(), b.code());
         prop_assert_eq!(a.reject().map(|r| r.reason()), b.reject().map(|r| r.reason()));
         if domain.starts_with("müller") {
-            let c = block_on(checker.check_rcpt_to("<x@xn--mller-bckerei-hfb76a.de>", false));
+            let c = block_on(checker.rcpt_to("<x@xn--mller-bckerei-hfb76a.de>", CheckOptions::default()));
             prop_assert_eq!(a.code(), c.code());
         }
     }
@@ -235,8 +236,8 @@ proptest! {
         dns.add_fault(target, fault).unwrap();
         let policy = Policy::builder().deadline(std::time::Duration::from_millis(50)).build().unwrap();
         let checker = Checker::new(dns, policy);
-        let v = block_on(checker.check_rcpt_to(&format!("<x@{domain}>"), false));
-        let clean = block_on(common::oracle_checker().check_rcpt_to(&format!("<x@{domain}>"), false));
+        let v = block_on(checker.rcpt_to(&format!("<x@{domain}>"), CheckOptions::default()));
+        let clean = block_on(common::oracle_checker().rcpt_to(&format!("<x@{domain}>"), CheckOptions::default()));
         let affected = envelope_check::Domain::parse(domain, false).unwrap().ascii() == target
             || domain.ends_with(&format!(".{target}"))
             || (domain == "dangling-cname.com" && target == "com")
