@@ -13,6 +13,19 @@ use coarsetime::Instant;
 use crate::engine::DomainStatus;
 
 /// Settings of the checker's verdict cache. Start from [`Default`].
+///
+/// ```
+/// use std::time::Duration;
+/// use envelope_check::{CacheConfig, Checker, InMemoryResolver, Policy};
+///
+/// let mut cache = CacheConfig::default();
+/// cache.capacity = 10_000;
+/// cache.max_negative_ttl = Duration::from_secs(60);
+/// let checker = Checker::with_cache(InMemoryResolver::new(), Policy::default(), cache);
+/// assert_eq!(checker.cached_domains(), 0);
+/// // Or none at all: every check asks the resolver.
+/// let _uncached = Checker::with_cache(InMemoryResolver::new(), Policy::default(), CacheConfig::disabled());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheConfig {

@@ -12,6 +12,7 @@ mod policy;
 mod resolver;
 mod sanitize;
 mod stats;
+mod tracking;
 mod transaction;
 mod verdict;
 
@@ -30,11 +31,12 @@ pub use cache::CacheConfig;
 pub use checker::{Argument, CheckOptions, Checker};
 pub use engine::{DnsEvidence, DomainStatus};
 pub use evidence::{CacheUse, Evidence, QueryEvidence};
-pub use policy::{Direction, Policy, PolicyBuilder, PolicyError, Tracking};
+pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
 pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};
 pub use resolver::{DnsOutcome, QueryType, Record, Resolver, Transient};
 pub use stats::Stats;
+pub use tracking::Tracking;
 pub use transaction::{ProtocolReply, Reply, Transaction};
 pub use verdict::{Accept, EnhancedStatus, MAX_REPLY_LINE, Reason, Reject, Role, Rule, Verdict};

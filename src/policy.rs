@@ -6,13 +6,13 @@ use std::time::Duration;
 use crate::access::{AccessAction, AccessMatch, MapError, SenderAccess};
 use crate::address::{AddressLiteral, Mailbox, resolve, strip_one_trailing_dot};
 
-/// Which way the mail flows, from the protected customer's point of view.
+/// Which way the mail flows, seen from the mail system the checks protect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Direction {
-    /// Mail arriving for the customer (approved senders apply).
+    /// Mail arriving from the Internet (the sender access map applies).
     #[default]
     Inbound,
-    /// Mail the customer sends.
+    /// Mail your own users send out.
     Outbound,
 }
 
@@ -46,8 +46,27 @@ pub enum PolicyError {
     SenderAccess(#[from] MapError),
 }
 
-/// What the check enforces. Build it with [`Policy::builder`]; the
-/// [`Default`] is the seed gateway's inbound policy.
+/// What the checks enforce. Build it with [`Policy::builder`]; the
+/// [`Default`] is an inbound policy with Postfix's rules and
+/// `unknown_address_reject_code = 550`.
+///
+/// ```
+/// use std::time::Duration;
+/// use envelope_check::{Direction, Policy};
+///
+/// let policy = Policy::builder()
+///     .direction(Direction::Inbound)
+///     .local_domain("mx.example.net") // like Postfix's mydestination
+///     .sender_access_text("partner@example.org OK\nspam.example REJECT\n")
+///     .deadline(Duration::from_secs(3))
+///     .build()
+///     .unwrap();
+/// assert!(policy.is_local_domain("MX.example.net."));
+/// assert_eq!(policy.unknown_domain_code(), 550);
+///
+/// // An invalid setting comes back from build(), not as a panic.
+/// assert!(Policy::builder().unknown_domain_code(250).build().is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {
@@ -62,31 +81,6 @@ pub struct Policy {
     reject_special_use: bool,
     deadline: Duration,
     managed_domains: Vec<String>,
-}
-
-/// Whether a blocked event shows in the customer's mail-tracking log (the
-/// seed's rule: the customer-side party's domain must be managed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tracking {
-    /// Visible in the customer's tracking log.
-    Tracked,
-    /// Not visible (only the sending server's own log has it).
-    NotTracked,
-    /// An inbound sender reject: it concerns every recipient of the
-    /// transaction, and is visible for each recipient whose domain is
-    /// managed. Ask [`Policy::is_managed_domain`] per recipient.
-    PerRecipient,
-}
-
-impl Tracking {
-    /// The field value used in tracing events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tracked => "tracked",
-            Self::NotTracked => "not-tracked",
-            Self::PerRecipient => "per-recipient",
-        }
-    }
 }
 
 impl Default for Policy {
@@ -121,8 +115,9 @@ impl Policy {
         self.direction
     }
 
-    /// Code for an unknown domain. Default: 550 (the seed; Postfix's
-    /// default `unknown_address_reject_code` is 450).
+    /// Code for an unknown domain. Default: 550 (Postfix's
+    /// `unknown_address_reject_code` is 450 out of the box; 550 is what a
+    /// production gateway sets).
     pub fn unknown_domain_code(&self) -> u16 {
         self.unknown_domain_code
     }
@@ -156,61 +151,6 @@ impl Policy {
         self.deadline
     }
 
-    /// Whether `domain` (A-label, any case, one trailing dot allowed) is one
-    /// of the customer's managed domains.
-    pub fn is_managed_domain(&self, domain: &str) -> bool {
-        let (domain, _) = strip_one_trailing_dot(domain);
-        self.managed_domains
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(domain))
-    }
-
-    /// The seed's tracking rule for an event about `role`: outbound traffic
-    /// is tracked when the sender's domain is managed; inbound traffic when
-    /// the recipient's domain is managed, so an inbound *sender* reject is
-    /// [`Tracking::PerRecipient`]. An absent or domain-less party is not
-    /// managed.
-    pub fn tracking(
-        &self,
-        role: crate::Role,
-        sender: Option<&Mailbox<'_>>,
-        recipient: Option<&Mailbox<'_>>,
-    ) -> Tracking {
-        let managed = |m: Option<&Mailbox<'_>>| {
-            m.and_then(Mailbox::domain)
-                .is_some_and(|d| self.is_managed_domain(d.ascii()))
-        };
-        let tracked = match (self.direction, role) {
-            (Direction::Outbound, _) => managed(sender),
-            (Direction::Inbound, crate::Role::Recipient) => managed(recipient),
-            (Direction::Inbound, crate::Role::Sender) => return Tracking::PerRecipient,
-        };
-        if tracked {
-            Tracking::Tracked
-        } else {
-            Tracking::NotTracked
-        }
-    }
-
-    /// The tracking rule settled for one recipient: whether the reject of
-    /// `role`'s address in a transaction from `sender` to `recipient` shows
-    /// in the customer's tracking log. An inbound sender reject is shown
-    /// when this recipient's domain is managed.
-    pub fn is_tracked_for(
-        &self,
-        role: crate::Role,
-        sender: Option<&Mailbox<'_>>,
-        recipient: &Mailbox<'_>,
-    ) -> bool {
-        match self.tracking(role, sender, Some(recipient)) {
-            Tracking::Tracked => true,
-            Tracking::NotTracked => false,
-            Tracking::PerRecipient => {
-                self.tracking(crate::Role::Recipient, sender, Some(recipient)) == Tracking::Tracked
-            }
-        }
-    }
-
     /// Whether `domain` (A-label or as written, any case, one trailing dot
     /// allowed) is a local domain.
     pub fn is_local_domain(&self, domain: &str) -> bool {
@@ -225,6 +165,11 @@ impl Policy {
         self.local_domains
             .iter()
             .any(|d| d.eq_ignore_ascii_case(domain))
+    }
+
+    /// The domains you serve, lowercased (for the tracking rule).
+    pub(crate) fn managed_domains(&self) -> &[String] {
+        &self.managed_domains
     }
 
     /// The sender access map (Postfix's `check_sender_access`), consulted
@@ -271,7 +216,7 @@ pub(crate) fn is_approval(action: &AccessAction) -> bool {
 }
 
 /// Builds a [`Policy`]. Setters can be chained; [`build`](Self::build)
-/// reports the first invalid setting.
+/// reports the first invalid setting (see the example on [`Policy`]).
 #[derive(Debug, Clone)]
 pub struct PolicyBuilder {
     policy: Policy,
@@ -372,7 +317,9 @@ impl PolicyBuilder {
         self
     }
 
-    /// Adds one of the customer's managed domains (for the tracking rule).
+    /// Adds one of the domains you serve, for the tracking rule
+    /// ([`Policy::tracking`]): rejects that concern them are the ones their
+    /// owners are shown.
     pub fn managed_domain(mut self, domain: &str) -> Self {
         let (d, _) = strip_one_trailing_dot(domain.trim());
         if d.is_empty() {

@@ -111,6 +111,29 @@ impl fmt::Display for EnhancedStatus {
 }
 
 /// A rejection: reply code, enhanced status, typed reason and the address.
+/// `Display` gives the reply line.
+///
+/// ```
+/// use envelope_check::{CheckOptions, Checker, InMemoryResolver, Policy, Reason, Role, Rule};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let checker = Checker::new(InMemoryResolver::new(), Policy::default());
+/// let verdict = checker.mail_from("<john@mail>", CheckOptions::default()).await;
+/// let reject = verdict.reject().expect("not fully qualified");
+/// assert_eq!((reject.code(), reject.status().to_string()), (504, "5.5.2".to_owned()));
+/// assert_eq!(reject.reason(), Reason::NotFullyQualified);
+/// assert_eq!((reject.role(), reject.rule()), (Role::Sender, Rule::NonFqdn));
+/// assert_eq!(reject.log_reason(), "non-fully-qualified sender address");
+/// assert!(reject.is_permanent());
+/// assert_eq!(
+///     reject.to_string(),
+///     "504 5.5.2 <john@mail>: Sender address rejected: need fully-qualified address"
+/// );
+/// // For a Postfix access map or policy server: the part after the prefix.
+/// assert_eq!(reject.postfix_action(), "504 5.5.2 need fully-qualified address");
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reject {
     role: Role,
@@ -306,7 +329,29 @@ impl Accept {
 }
 
 /// The outcome of one check. `Display` gives the exact SMTP reply line
-/// (without CRLF), at most 510 octets.
+/// (without CRLF), at most 510 octets, with no control characters.
+///
+/// ```
+/// use envelope_check::{CheckOptions, Checker, InMemoryResolver, Policy, Rule, Verdict};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let checker = Checker::new(InMemoryResolver::new(), Policy::default());
+/// let options = CheckOptions::default().explain(true);
+/// match checker.rcpt_to("<info@nowhere.example>", options).await {
+///     Verdict::Accept(_) => unreachable!("the resolver knows no domain"),
+///     Verdict::Reject(reject) => {
+///         assert_eq!(reject.code(), 550);
+///         assert_eq!(reject.log_reason(), "unknown recipient domain");
+///     }
+/// }
+/// let verdict = checker.mail_from("<>", options).await;
+/// assert!(verdict.is_accept());
+/// assert_eq!(verdict.rule(), Rule::Exemption);
+/// assert_eq!(verdict.to_string(), "250 2.1.0 Ok");
+/// assert!(verdict.evidence().is_some());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Verdict {
     /// The address passes.

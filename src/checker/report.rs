@@ -9,8 +9,9 @@ use super::Checker;
 use crate::address::{Domain, Mailbox};
 use crate::engine::DnsEvidence;
 use crate::evidence::{CacheUse, Evidence, QueryEvidence};
-use crate::policy::{Direction, Policy, Tracking};
+use crate::policy::{Direction, Policy};
 use crate::resolver::{DnsOutcome, QueryType};
+use crate::tracking::Tracking;
 use crate::verdict::{Role, Verdict};
 
 /// What one check must report, decided once at its start.
