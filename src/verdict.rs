@@ -416,9 +416,7 @@ fn write_bounded(
     f.write_str(head)?;
     f.write_char('<')?;
     let mut used = 0;
-    let sanitized = address
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c });
+    let sanitized = address.chars().map(sanitize);
     let needed: usize = sanitized.clone().map(char::len_utf8).sum();
     if needed <= budget {
         for c in sanitized {
@@ -441,7 +439,7 @@ fn write_bounded(
 
 /// Control characters (C0, DEL, C1) never reach a reply line.
 fn sanitize(c: char) -> char {
-    if c.is_control() { '?' } else { c }
+    crate::address::reply_char(c)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
