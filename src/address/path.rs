@@ -298,7 +298,11 @@ fn addresses(tokens: &[Tok]) -> impl Iterator<Item = &[Tok]> {
                     };
                 let inner = &tokens[inner_start..end - 1];
                 end = next_end;
-                return Some(inner);
+                // An empty `<>` or `>` makes no address (`><<a>>`, S2524).
+                if !inner.is_empty() {
+                    return Some(inner);
+                }
+                continue;
             }
             if !is_address_part(last) {
                 end -= 1;
