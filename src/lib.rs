@@ -8,6 +8,7 @@ mod checker;
 pub mod engine;
 mod evidence;
 mod policy;
+mod policy_request;
 mod resolver;
 mod verdict;
 
@@ -23,6 +24,9 @@ pub use checker::{Checker, Transaction};
 pub use engine::{DnsEvidence, DomainStatus};
 pub use evidence::{CacheUse, Evidence, QueryEvidence, Stats};
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError, Tracking};
+pub use policy_request::{
+    MAX_POLICY_ATTRIBUTES, MAX_POLICY_LINE, PolicyRequest, PolicyRequestError, PolicyRequestReader,
+};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
 pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};
