@@ -193,7 +193,10 @@ impl<'a> Mailbox<'a> {
         }
     }
 
-    /// The host after the rightmost `@`, if there is an `@`.
+    /// The host after the rightmost `@`, if there is an `@` and what
+    /// follows it is a host name or literal. A domain that only Postfix's
+    /// resolver reads as a host name (`example.com\"`) has none: the
+    /// mailbox is then not fully qualified.
     pub fn host(&self) -> Option<&Host<'a>> {
         self.host.as_ref()
     }
