@@ -32,7 +32,9 @@ pub enum AddressError {
     /// The command line is not UTF-8.
     #[error("command is not valid UTF-8")]
     InvalidUtf8,
-    /// A `<`, `"`, `(` or `[` was never closed.
+    /// A `<` or `"` was never closed, which smtpd's command tokenizer
+    /// refuses. (A comment, literal or quoted string that only the address
+    /// parser sees closes at the end of the text, as in Postfix.)
     #[error("unterminated bracket or quote")]
     Unterminated,
     /// A stray `)`, `]` or backslash outside a quoted string.

@@ -371,7 +371,7 @@ fn join_with_spaces(tokens: &[Tok]) -> String {
 
 /// Postfix's `tok822_scan()`: white space is only ASCII space, tab, CR and
 /// LF; every other byte, `>= 0x80` included, is atom text unless it is one of
-/// the operators `( ) < > @ , ; : \\ " . [ ] | % !`. A quoted string, a domain
+/// the operators `( ) < > @ , ; : \ " . [ ] | % !`. A quoted string, a domain
 /// literal or a comment that is never closed runs to the end of the text
 /// (oracle rows S2298-S2367). Inside quotes and literals, and after a
 /// backslash, white space is kept as one space.
