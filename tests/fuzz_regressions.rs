@@ -22,3 +22,11 @@ fn unicode_space_in_a_quoted_local_part_round_trips() {
         checks::check_path(input.as_bytes());
     }
 }
+
+/// `parse_path`, 0.77 million runs into its first issue-12 run: a null-MX
+/// verdict for a long IDN (A-labels, shown as 3-octet U-label characters)
+/// made `Reject::postfix_action` 589 octets; the reply line itself was cut.
+#[test]
+fn a_long_idn_null_mx_action_stays_within_the_line() {
+    checks::check_path(b"\xc2\xa0\xe2\x80\x89@xn--nwoLLLLLLLLLLLLLLLLLLod.xn--LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLod.xn--LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLod.xn--LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLod.xn--LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLntse\xef\xbb\xbfOD SMTPUTF8");
+}
