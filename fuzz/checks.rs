@@ -25,7 +25,7 @@ use envelope_check::{
 
 /// A reply line fits in 512 octets with its CRLF and holds no control
 /// character.
-pub fn check_reply_line(line: &str) {
+pub(crate) fn check_reply_line(line: &str) {
     assert!(
         line.len() <= MAX_REPLY_LINE,
         "reply of {} octets: {line:?}",
@@ -104,7 +104,7 @@ fn check_round_trip(mailbox: &Mailbox<'_>, smtputf8: bool, recipient: bool) {
 
 /// `parse_path`: the text after `MAIL FROM:` / `RCPT TO:`, through the
 /// splitter, both path parsers, the renderer and every reply.
-pub fn check_path(data: &[u8]) {
+pub(crate) fn check_path(data: &[u8]) {
     let policy = Policy::default();
     let arg = match split_command_argument_bytes(data) {
         Ok(arg) => arg,
@@ -134,7 +134,7 @@ pub fn check_path(data: &[u8]) {
 /// `split_command_argument`: on any bytes, the path is the first token of
 /// the input, and splitting it again, alone or with the parameters
 /// re-joined, gives the same path and parameters.
-pub fn check_command_argument(data: &[u8]) {
+pub(crate) fn check_command_argument(data: &[u8]) {
     let Ok(arg) = split_command_argument_bytes(data) else {
         return;
     };
@@ -169,7 +169,7 @@ pub fn check_command_argument(data: &[u8]) {
 /// The policy request reader and the answers built from its requests, as
 /// `examples/policy_server.rs` builds them (verdicts without DNS): one
 /// request gives at most one response, and a response is one line.
-pub fn check_policy_requests(data: &[u8]) {
+pub(crate) fn check_policy_requests(data: &[u8]) {
     let policy = Policy::default();
     let mut reader = PolicyRequestReader::new();
     let (mut ends, mut requests) = (0, 0);
