@@ -7,6 +7,7 @@ routing (local parts, domains, wrappers, ESMTP parameters).
     python3 random_cases.py 3   # S1101-S1300 / R1101-R1300 (as 2, another seed)
     python3 random_cases.py 4   # S2501-S2700 / R2501-R2700 (Unicode, unterminated)
     python3 random_cases.py 5   # S2701-S2850 / R2701-R2850 (as 4, another seed)
+    python3 random_cases.py 6   # S2851-S3000 / R2851-R3000 (as 4, another seed)
 
 Deterministic (a fixed seed per round); prints case_defs.tsv rows to stdout.
 Append them to the oracle's case_defs.tsv and run oracle.sh."""
@@ -63,7 +64,7 @@ UNICODE_WRAPS = [('<(', '>'), ('<', '(>'), ('<', '[>'), ('<"', '>'), ('<', '"'),
 # round: (seed, rows per command, first id, extra fragments?, Unicode fragments?)
 ROUNDS = {1: (20261128, 150, 500, False, False), 2: (4242, 200, 650, True, False),
           3: (777, 200, 1100, True, False), 4: (12012, 200, 2500, True, True),
-          5: (2026, 150, 2700, True, True)}
+          5: (2026, 150, 2700, True, True), 6: (31337, 150, 2850, True, True)}
 
 
 def main(round_no):
