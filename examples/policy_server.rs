@@ -27,7 +27,6 @@
 //! is logged on stderr with its mail-tracking log reason and whether the
 //! customer's tracking log shows it (`--managed-domain`).
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,19 +35,14 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use common::{PolicyArgs, load_files, network_dns};
-use envelope_check::CheckOptions;
 use envelope_check::{
-    Checker, InMemoryResolver, Resolver, ReversePath, Role, engine, parse_internal_forward_path,
+    Argument, CheckOptions, Checker, InMemoryResolver, MAX_POLICY_LINE, PolicyRequest,
+    PolicyRequestReader, Resolver, ReversePath, Role, parse_internal_forward_path,
     parse_internal_reverse_path,
 };
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 mod common;
-
-/// Longest request line accepted (Postfix's own lines are far shorter).
-const MAX_LINE: u64 = 16 * 1024;
-/// Most attributes in one request.
-const MAX_ATTRIBUTES: usize = 100;
 
 #[derive(Parser)]
 #[command(about = "Postfix policy server with Postfix-exact envelope domain checks")]
@@ -184,35 +178,21 @@ impl Listener {
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(stream: S, server: Arc<Server>) {
     let (reader, mut writer) = tokio::io::split(stream);
     let mut reader = BufReader::new(reader);
-    let mut attributes: HashMap<String, String> = HashMap::new();
+    let mut requests = PolicyRequestReader::new();
     let mut line = Vec::new();
     loop {
         line.clear();
-        let mut limited = (&mut reader).take(MAX_LINE + 1);
+        let mut limited = (&mut reader).take(MAX_POLICY_LINE as u64 + 1);
         match tokio::time::timeout(server.idle, limited.read_until(b'\n', &mut line)).await {
             Err(_) | Ok(Err(_)) | Ok(Ok(0)) => return,
             Ok(Ok(_)) => {}
         }
-        let text = match std::str::from_utf8(&line) {
-            Ok(t) if line.ends_with(b"\n") => t.trim_end_matches(['\r', '\n']),
-            _ => return refuse(&mut writer, "malformed policy request line").await,
-        };
-        if !text.is_empty() {
-            let Some((name, value)) = text.split_once('=') else {
-                return refuse(&mut writer, "malformed policy request attribute").await;
-            };
-            if attributes.len() >= MAX_ATTRIBUTES {
-                return refuse(&mut writer, "too many policy request attributes").await;
-            }
-            attributes.insert(name.to_owned(), value.to_owned());
-            continue;
-        }
         // An empty line ends the request.
-        let action = match attributes.get("request").map(String::as_str) {
-            Some("smtpd_access_policy") => decide(&server, &attributes).await,
-            _ => return refuse(&mut writer, "not an smtpd_access_policy request").await,
+        let action = match requests.push_line(&line) {
+            Ok(None) => continue,
+            Ok(Some(request)) => decide(&server, &request).await,
+            Err(e) => return refuse(&mut writer, &e.to_string()).await,
         };
-        attributes.clear();
         if writer
             .write_all(format!("action={action}\n\n").as_bytes())
             .await
@@ -233,14 +213,15 @@ async fn refuse<W: AsyncWrite + Unpin>(writer: &mut W, why: &str) {
 /// The sender's reject, else the recipient's, else DUNNO. With
 /// `policy_context=sender` (or `recipient`) only that address is judged,
 /// and Postfix renders the reject in the right class itself.
-async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String {
-    if attributes.get("protocol_state").map(String::as_str) != Some("RCPT") {
+async fn decide(server: &Server, request: &PolicyRequest) -> String {
+    if request.get("protocol_state") != Some("RCPT") {
         return "DUNNO".to_owned();
     }
-    let get = |k: &str| attributes.get(k).map_or("", String::as_str);
+    let get = |k: &str| request.get(k).unwrap_or("");
     let context = get("policy_context");
     // Postfix passes internal forms and has already refused U-labels
     // without SMTPUTF8, so whatever arrives may be UTF-8.
+    let options = CheckOptions::default().smtputf8(true);
     let sender = parse_internal_reverse_path(get("sender"), true);
     let recipient = parse_internal_forward_path(get("recipient"), true);
     // A sender access map's directive (HOLD, DISCARD, FILTER, ...) for an
@@ -249,10 +230,10 @@ async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String
     let verdict = if context == "recipient" {
         None
     } else {
-        let verdict = match &sender {
-            Ok(path) => server.checker.sender(path, CheckOptions::default()).await,
-            Err(e) => engine::syntax_error(Role::Sender, *e),
-        };
+        let verdict = server
+            .checker
+            .mail_from(Argument::Internal(get("sender")), options)
+            .await;
         if let Some(directive) = verdict.directive() {
             accepted = directive.postfix_action();
         }
@@ -261,15 +242,12 @@ async fn decide(server: &Server, attributes: &HashMap<String, String>) -> String
     let verdict = match verdict {
         Some(v) => v,
         None if context == "sender" => return accepted,
-        None => match &recipient {
-            Ok(path) => {
-                server
-                    .checker
-                    .recipient(path, CheckOptions::default())
-                    .await
-            }
-            Err(e) => engine::syntax_error(Role::Recipient, *e),
-        },
+        None => {
+            server
+                .checker
+                .rcpt_to(Argument::Internal(get("recipient")), options)
+                .await
+        }
     };
     let Some(reject) = verdict.reject() else {
         return accepted;

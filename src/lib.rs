@@ -9,6 +9,7 @@ mod checker;
 pub mod engine;
 mod evidence;
 mod policy;
+mod policy_request;
 mod resolver;
 mod sanitize;
 mod stats;
@@ -32,6 +33,9 @@ pub use checker::{Argument, CheckOptions, Checker};
 pub use engine::{DnsEvidence, DomainStatus};
 pub use evidence::{CacheUse, Evidence, QueryEvidence};
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
+pub use policy_request::{
+    MAX_POLICY_ATTRIBUTES, MAX_POLICY_LINE, PolicyRequest, PolicyRequestError, PolicyRequestReader,
+};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
 pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};

@@ -1,15 +1,16 @@
 //! The one sanitizer for text that came from outside and goes into a reply
 //! line, a log line or a warning: control characters (C0, DEL, C1, and so
-//! CR and LF) become `?`.
+//! CR and LF) become spaces, as Postfix's `printable(text, ' ')` makes the
+//! C0 controls and DEL of its replies.
 
 use std::borrow::Cow;
 
-/// `c`, or `?` for a control character.
+/// `c`, or a space for a control character.
 pub(crate) fn sanitize_char(c: char) -> char {
-    if c.is_control() { '?' } else { c }
+    if c.is_control() { ' ' } else { c }
 }
 
-/// `text` with every control character replaced by `?`; borrowed when
+/// `text` with every control character replaced by a space; borrowed when
 /// there is none.
 pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     if text.chars().any(char::is_control) {
@@ -24,8 +25,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn control_characters_become_question_marks() {
-        assert_eq!(printable("a\r\nb\tc\u{7f}\u{85}d"), "a??b?c??d");
+    fn control_characters_become_spaces() {
+        assert_eq!(printable("a\r\nb\tc\u{7f}\u{85}d"), "a  b c  d");
         assert!(matches!(printable("plain ü"), Cow::Borrowed(_)));
     }
 }

@@ -529,7 +529,11 @@ impl Reject {
     /// (`550 5.1.8 Domain not found`). Syntax replies come whole.
     pub fn postfix_action(&self) -> String {
         let (Wording::Whole(text) | Wording::Detail(text)) = self.wording();
-        format!("{} {} {text}", self.code, self.status)
+        let mut action = format!("{} {} {text}", self.code, self.status);
+        // Only a long null-MX domain makes it this long (a U-label domain
+        // can take 4 octets a character): cut it, as the reply line does.
+        action.truncate(floor_char_boundary(&action, MAX_REPLY_LINE));
+        action
     }
 }
 

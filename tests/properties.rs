@@ -72,14 +72,20 @@ fn assert_reply_line_ok(line: &str) {
     );
 }
 
-/// Plausible local parts: dot-atoms, and quoted strings with specials.
+/// Plausible local parts: dot-atoms, quoted strings with specials, and
+/// Unicode white space and format characters (atom text to Postfix).
 fn local_part() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z0-9!#$&'*+/=?^_`{|}~-]{1,10}(\\.[a-z0-9_-]{1,8}){0,2}",
         "[ a-z@\"\\\\.,:;<>()\\[\\]]{0,12}",
         "[a-zé\u{3b4}\u{3bf}]{1,6}",
+        "[a-z\u{a0}\u{2000}-\u{200f}\u{2028}\u{202a}-\u{202f}\u{3000}\u{feff}]{1,8}",
     ]
 }
+
+/// Text that stresses both tokenizers: specials, escapes, ASCII and Unicode
+/// white space, controls, format and bidi characters.
+const TRICKY: &str = "[<>\"()\\[\\]@.,:;%!|\\\\ \t\u{b}\u{c}a-z\u{1}\u{7f}\u{a0}\u{2000}-\u{200f}\u{2028}\u{202a}-\u{202f}\u{2066}-\u{2069}\u{3000}\u{feff}é]{0,40}";
 
 fn label() -> impl Strategy<Value = String> {
     "[a-z]([a-z0-9_-]{0,10}[a-z0-9])?"
@@ -132,6 +138,28 @@ proptest! {
             let rendered = mailbox.to_string();
             let again = parse_reverse_path(&rendered, true);
             prop_assert_eq!(again.as_ref().ok(), Some(&path), "rendered {}", rendered);
+        }
+    }
+
+    /// Whatever parses renders to one command token that parses back to the
+    /// same mailbox, in either role (the fuzz targets' round trip).
+    #[test]
+    fn every_path_that_parses_round_trips(inner in TRICKY, wrap in any::<bool>(), utf8 in any::<bool>()) {
+        let text = if wrap { format!("<{inner}>") } else { inner };
+        for (mailbox, recipient) in [
+            (parse_reverse_path(&text, utf8).ok().and_then(|p| p.mailbox().cloned()), false),
+            (parse_forward_path(&text, utf8).ok().map(|p| p.mailbox().clone()), true),
+        ] {
+            let Some(mailbox) = mailbox else { continue };
+            let rendered = mailbox.to_string();
+            let arg = split_command_argument(&rendered);
+            prop_assert_eq!(arg.map(|a| a.path), Ok(rendered.as_str()));
+            let again = if recipient {
+                parse_forward_path(&rendered, utf8).map(|p| p.mailbox().clone())
+            } else {
+                parse_reverse_path(&rendered, utf8).map(|p| p.mailbox().cloned().unwrap())
+            };
+            prop_assert_eq!(again.as_ref(), Ok(&mailbox), "rendered {}", rendered);
         }
     }
 

@@ -32,7 +32,9 @@ pub enum AddressError {
     /// The command line is not UTF-8.
     #[error("command is not valid UTF-8")]
     InvalidUtf8,
-    /// A `<`, `"`, `(` or `[` was never closed.
+    /// A `<` or `"` was never closed, which smtpd's command tokenizer
+    /// refuses. (A comment, literal or quoted string that only the address
+    /// parser sees closes at the end of the text, as in Postfix.)
     #[error("unterminated bracket or quote")]
     Unterminated,
     /// A stray `)`, `]` or backslash outside a quoted string.
@@ -94,6 +96,37 @@ impl<'a> Host<'a> {
         }
     }
 
+    /// The host after an `@`, or `None` for a domain that is no host name
+    /// but that Postfix's resolver reads as one (`example.com\"`, see
+    /// [`Host::parse_routed`]): such an address passes the syntax check and
+    /// is then not fully qualified (504), as in Postfix.
+    fn parse_resolvable(text: &'a str, smtputf8: bool) -> Result<Option<Self>, AddressError> {
+        match Self::parse(text, smtputf8) {
+            Ok(host) => Ok(Some(host)),
+            Err(e) => Self::parse_routed(text, smtputf8)
+                .map(|_| None)
+                .map_err(|_| e),
+        }
+    }
+
+    /// The host an address is routed to: the text itself, or, when that is
+    /// no host name, the domain Postfix's trivial-rewrite reads in it after
+    /// parsing it again (`path::resolver_view`: `example.com\"` is
+    /// `example.com`; oracle rows S2368-S2452). A literal is never read so.
+    fn parse_routed(text: &str, smtputf8: bool) -> Result<Host<'static>, AddressError> {
+        let error = match Host::parse(text, smtputf8) {
+            Ok(host) => return Ok(host.into_owned()),
+            Err(e) => e,
+        };
+        let view = path::resolver_view(text);
+        if view == text || view.starts_with('[') {
+            return Err(error);
+        }
+        Domain::parse(&view, smtputf8)
+            .map(|d| Host::Domain(d.into_owned()))
+            .map_err(|_| error)
+    }
+
     /// An owned copy.
     pub fn into_owned(self) -> Host<'static> {
         match self {
@@ -132,12 +165,13 @@ impl<'a> Mailbox<'a> {
         let host = match (&internal, at) {
             (_, None) => None,
             (_, Some(at)) if at + 1 == internal.len() => None,
-            (Cow::Borrowed(b), Some(at)) => Some(Host::parse(&b[at + 1..], smtputf8)?),
-            (Cow::Owned(o), Some(at)) => Some(Host::parse(&o[at + 1..], smtputf8)?.into_owned()),
+            (Cow::Borrowed(b), Some(at)) => Host::parse_resolvable(&b[at + 1..], smtputf8)?,
+            (Cow::Owned(o), Some(at)) => {
+                Host::parse_resolvable(&o[at + 1..], smtputf8)?.map(Host::into_owned)
+            }
         };
-        if host.is_none()
-            && let Route::Remote(domain) = resolve_route(&internal, &|_| false)
-        {
+        let has_domain = at.is_some_and(|at| at + 1 < internal.len());
+        if !has_domain && let Route::Remote(domain) = resolve_route(&internal, &|_| false) {
             Host::parse(&domain, smtputf8)?;
         }
         Ok(Self {
@@ -161,7 +195,10 @@ impl<'a> Mailbox<'a> {
         }
     }
 
-    /// The host after the rightmost `@`, if there is an `@`.
+    /// The host after the rightmost `@`, if there is an `@` and what
+    /// follows it is a host name or literal. A domain that only Postfix's
+    /// resolver reads as a host name (`example.com\"`) has none: the
+    /// mailbox is then not fully qualified.
     pub fn host(&self) -> Option<&Host<'a>> {
         self.host.as_ref()
     }
@@ -191,7 +228,7 @@ impl<'a> Mailbox<'a> {
     }
 
     /// The echo: the `<...>` form Postfix puts in its replies, with control
-    /// characters replaced by `?`.
+    /// characters replaced by spaces.
     pub fn echo(&self) -> Echo<'_> {
         Echo(&self.internal)
     }
@@ -229,7 +266,7 @@ impl<'a> Mailbox<'a> {
         match resolve_route(&self.internal, is_local) {
             Route::Local => Ok(None),
             Route::Remote(routed) => {
-                Host::parse(&routed, self.smtputf8).map(|h| Some(Cow::Owned(h.into_owned())))
+                Host::parse_routed(&routed, self.smtputf8).map(|h| Some(Cow::Owned(h)))
             }
         }
     }
@@ -266,7 +303,20 @@ impl fmt::Display for Mailbox<'_> {
             f.write_str("\"")?;
         }
         if let Some(at) = self.at {
-            f.write_str(&self.internal[at..])?;
+            f.write_str("@")?;
+            let domain = &self.internal[at + 1..];
+            if self.host.is_some() {
+                f.write_str(domain)?;
+            } else {
+                // Not a host name (`example.com"`): every special that
+                // made it so came escaped, and goes out escaped again.
+                for c in domain.chars() {
+                    if path::is_special_in_domain(c) {
+                        f.write_str("\\")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+            }
         }
         f.write_str(">")
     }
@@ -282,16 +332,24 @@ fn is_dot_atom(s: &str) -> bool {
         })
 }
 
-/// The `<address>` text of a reply, sanitized: every control character
-/// (C0, DEL, C1) becomes `?`, so input can never break a reply line.
+/// The `<address>` text of a reply, sanitized as Postfix's `printable()`
+/// sanitizes its reject texts: every control character becomes a space
+/// (oracle rows S2273-S2297), so input can never break a reply line.
+/// Postfix keeps the C1 controls (U+0080-U+009F) of UTF-8 text; we replace
+/// them too (`tests/data/DEVIATIONS.md`).
 #[derive(Debug, Clone, Copy)]
 pub struct Echo<'a>(&'a str);
 
 impl Echo<'_> {
     /// The sanitized text between the angle brackets.
     pub fn chars(&self) -> impl Iterator<Item = char> + '_ {
-        self.0.chars().map(|c| if c.is_control() { '?' } else { c })
+        self.0.chars().map(reply_char)
     }
+}
+
+/// The reply sanitizer ([`crate::sanitize`]), for the echo.
+pub(crate) fn reply_char(c: char) -> char {
+    crate::sanitize::sanitize_char(c)
 }
 
 impl fmt::Display for Echo<'_> {
@@ -444,7 +502,7 @@ mod tests {
     fn echo_sanitizes_controls() {
         let p = parse_reverse_path("<\"a\r\nb\x07\"@example.com>", false).unwrap();
         let echo = p.mailbox().unwrap().echo().to_string();
-        assert_eq!(echo, "<a??b?@example.com>");
+        assert_eq!(echo, "<a  b @example.com>");
     }
 
     #[test]

@@ -139,7 +139,9 @@ impl<'a> Iterator for Tokens<'a> {
     type Item = Result<&'a str, AddressError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let s = self.rest.trim_start_matches(is_smtp_space);
+        let s = self
+            .rest
+            .trim_start_matches(|c: char| c.is_ascii() && is_smtp_space(c as u8));
         if s.is_empty() {
             self.rest = s;
             return None;
@@ -156,7 +158,7 @@ impl<'a> Iterator for Tokens<'a> {
                 i += 1;
                 continue;
             }
-            if angle_depth == 0 && !quoted && (c == b' ' || c == b'\t') {
+            if angle_depth == 0 && !quoted && is_smtp_space(c) {
                 break;
             }
             i += 1;
@@ -186,8 +188,11 @@ impl<'a> Iterator for Tokens<'a> {
 /// Bytes the command tokenizer must look at; everything else is copied.
 static TOKEN_SPECIAL: [bool; 256] = {
     let mut table = [false; 256];
-    table[b' ' as usize] = true;
-    table[b'\t' as usize] = true;
+    let mut c = 0;
+    while c < 128 {
+        table[c] = is_smtp_space(c as u8);
+        c += 1;
+    }
     table[b'\\' as usize] = true;
     table[b'"' as usize] = true;
     table[b'<' as usize] = true;
@@ -195,8 +200,11 @@ static TOKEN_SPECIAL: [bool; 256] = {
     table
 };
 
-fn is_smtp_space(c: char) -> bool {
-    c == ' ' || c == '\t'
+/// Postfix's `ISSPACE()` in the C locale, which separates command tokens:
+/// vertical tab and form feed too, but nothing beyond ASCII (oracle rows
+/// S2275-S2282).
+const fn is_smtp_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// Postfix's `extract_addr()`: the internal (unquoted) form of the single
@@ -225,14 +233,17 @@ enum Tok {
     Word(String),
     /// A domain literal, brackets included.
     Literal(String),
-    /// One of `@ . , : ; < > % !`.
+    /// One of Postfix's operators: `@ . , : ; < > % ! ) ] |`.
     Special(u8),
+    /// A comment, which the address parser sets aside.
+    Comment,
 }
 
 /// Tokenizes with RFC 822 rules (quoted strings unquoted), picks the single
 /// address, and joins it back into internal form.
 fn rfc822_internal(text: &str) -> Result<String, AddressError> {
-    let tokens = rfc822_tokens(text)?;
+    let mut tokens = rfc822_tokens(text);
+    tokens.retain(|t| *t != Tok::Comment);
     let mut addresses = addresses(&tokens);
     let first = addresses.next().unwrap_or_default();
     if addresses.next().is_some() {
@@ -246,9 +257,10 @@ fn is_word(t: &Tok) -> bool {
 }
 
 /// What an address (or the phrase before a `<`) is made of: everything but
-/// `,`, `;`, `<` and `>`.
+/// `,`, `;` and `>`. A `<` that no `>` closes is an operator like `@`
+/// (`jo<hn@x(>)` is the address `jo<hn@x`, S2418).
 fn is_address_part(t: &Tok) -> bool {
-    !matches!(t, Tok::Special(b',' | b';' | b'<' | b'>'))
+    !matches!(t, Tok::Special(b',' | b';' | b'>'))
 }
 
 /// The addresses in a token list, found as Postfix's RFC 822 parser finds
@@ -256,8 +268,8 @@ fn is_address_part(t: &Tok) -> bool {
 /// (rows S201-S650, R201-R650):
 /// - `>` closes a route-addr: the address is everything between it and the
 ///   nearest `<` to its left (`<a>b@x>` is `a>b@x`), or with no `<` left,
-///   up to the previous `>` (`a@x>>` is two addresses); the phrase before
-///   the `<` belongs to it (`x@y <a@b.c>` is one address);
+///   everything before it (`a>>` is the address `a>`, S2416); the phrase
+///   before the `<` belongs to it (`x@y <a@b.c>` is one address);
 /// - otherwise an address is a run of words, literals and the operators
 ///   `. @ : % !` in which no two words (or literals) stand side by side:
 ///   `john"doe"@x`, `x(comment)y@x`, `a[b@[192.0.2.1]` and `a@b c.d` hold
@@ -281,17 +293,16 @@ fn addresses(tokens: &[Tok]) -> impl Iterator<Item = &[Tok]> {
                             }
                             (open + 1, start)
                         }
-                        None => {
-                            let stop = before
-                                .iter()
-                                .rposition(|t| *t == Tok::Special(b'>'))
-                                .map_or(0, |p| p + 1);
-                            (stop, stop)
-                        }
+                        // Everything before it, earlier `>`s included.
+                        None => (0, 0),
                     };
                 let inner = &tokens[inner_start..end - 1];
                 end = next_end;
-                return Some(inner);
+                // An empty `<>` or `>` makes no address (`><<a>>`, S2524).
+                if !inner.is_empty() {
+                    return Some(inner);
+                }
+                continue;
             }
             if !is_address_part(last) {
                 end -= 1;
@@ -320,59 +331,66 @@ fn join_internal(tokens: &[Tok]) -> String {
         match t {
             Tok::Word(text) | Tok::Literal(text) => out.push_str(text),
             Tok::Special(c) => out.push(char::from(*c)),
+            Tok::Comment => {}
         }
     }
     out
 }
 
-fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
+/// The domain of an internal-form address as Postfix's trivial-rewrite
+/// sees it: it parses the address again (once in its rewrite service, once
+/// in its resolver) and joins the tokens back with a space between two
+/// words. So an escaped special that smtpd left in the domain can vanish
+/// (`example.com\"` is `example.com`, `exa\\mple.com` is `example.com`) or
+/// leave a space (`example.com\"x` is `example.com x`); Postfix checks the
+/// host-name syntax of this form (oracle rows S2368-S2452). A comment is
+/// kept as `(`, which no host name holds.
+pub(crate) fn resolver_view(domain: &str) -> String {
+    join_with_spaces(&rfc822_tokens(&join_with_spaces(&rfc822_tokens(domain))))
+}
+
+/// `tok822_internalize()` of a token list outside an address: words,
+/// literals and comments that stand side by side get a space between them.
+fn join_with_spaces(tokens: &[Tok]) -> String {
+    let mut out = String::new();
+    let mut after_word = false;
+    for t in tokens {
+        let word = !matches!(t, Tok::Special(_));
+        if word && after_word {
+            out.push(' ');
+        }
+        after_word = word;
+        match t {
+            Tok::Word(text) | Tok::Literal(text) => out.push_str(text),
+            Tok::Special(c) => out.push(char::from(*c)),
+            Tok::Comment => out.push('('),
+        }
+    }
+    out
+}
+
+/// Postfix's `tok822_scan()`: white space is only ASCII space, tab, CR and
+/// LF; every other byte, `>= 0x80` included, is atom text unless it is one of
+/// the operators `( ) < > @ , ; : \ " . [ ] | % !`. A quoted string, a domain
+/// literal or a comment that is never closed runs to the end of the text
+/// (oracle rows S2298-S2367). Inside quotes and literals, and after a
+/// backslash, white space is kept as one space.
+fn rfc822_tokens(text: &str) -> Vec<Tok> {
     let mut out = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
-            c if c.is_whitespace() => {}
+            c if is_822_space(c) => {}
             '(' => {
-                // A comment; an unterminated one runs to the end (S443).
-                let mut depth = 1;
-                while depth > 0 {
-                    match chars.next() {
-                        None => break,
-                        Some((_, '\\')) => {
-                            chars.next();
-                        }
-                        Some((_, '(')) => depth += 1,
-                        Some((_, ')')) => depth -= 1,
-                        Some(_) => {}
-                    }
-                }
+                skip_comment(&mut chars);
+                out.push(Tok::Comment);
             }
-            '"' => {
-                let mut s = String::new();
-                loop {
-                    match chars.next() {
-                        None => return Err(AddressError::Unterminated),
-                        Some((_, '"')) => break,
-                        Some((_, '\\')) => match chars.next() {
-                            Some((_, e)) => s.push(e),
-                            None => return Err(AddressError::Unterminated),
-                        },
-                        Some((_, ch)) => s.push(ch),
-                    }
-                }
-                out.push(Tok::Word(s));
-            }
-            '[' => {
-                let mut end = None;
-                for (j, ch) in chars.by_ref() {
-                    if ch == ']' {
-                        end = Some(j);
-                        break;
-                    }
-                }
-                let end = end.ok_or(AddressError::Unterminated)?;
-                out.push(Tok::Literal(text[i..=end].to_owned()));
-            }
-            '@' | '.' | ',' | ':' | ';' | '<' | '>' | '%' | '!' => out.push(Tok::Special(c as u8)),
+            '"' => out.push(Tok::Word(collect_until(&mut chars, '"'))),
+            '[' => out.push(Tok::Literal(format!(
+                "[{}]",
+                collect_until(&mut chars, ']')
+            ))),
+            c if c != '\\' && is_822_operator(c) => out.push(Tok::Special(c as u8)),
             _ => {
                 // An atom; a backslash takes the next character as it is
                 // (`a\@b` is the atom `a@b`).
@@ -381,25 +399,93 @@ fn rfc822_tokens(text: &str) -> Result<Vec<Tok>, AddressError> {
                 while let Some(ch) = next {
                     if ch == '\\' {
                         match chars.next() {
-                            Some((_, escaped)) => word.push(escaped),
+                            Some(escaped) => word.push(space_or(escaped)),
                             None => break,
                         }
                     } else {
                         word.push(ch);
                     }
-                    next = match chars.peek() {
-                        Some(&(_, ch)) if !ch.is_whitespace() && !"(<>@,;:\".[%!".contains(ch) => {
-                            chars.next();
-                            Some(ch)
-                        }
-                        _ => None,
-                    };
+                    next = chars
+                        .next_if(|&ch| ch == '\\' || !(is_822_space(ch) || is_822_operator(ch)));
                 }
                 out.push(Tok::Word(word));
             }
         }
     }
-    Ok(out)
+    out
+}
+
+/// `IS_SPACE_TAB_CR_LF`: the only white space of Postfix's RFC 822 parser.
+/// Unicode white space (U+00A0, U+3000, ...) is atom text (oracle rows
+/// S2001-S2272).
+fn is_822_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// Postfix's `tok822_opchar`: RFC 822 specials plus `|`, `%` and `!`.
+fn is_822_operator(c: char) -> bool {
+    matches!(
+        c,
+        '(' | ')'
+            | '<'
+            | '>'
+            | '@'
+            | ','
+            | ';'
+            | ':'
+            | '\\'
+            | '"'
+            | '.'
+            | '['
+            | ']'
+            | '|'
+            | '%'
+            | '!'
+    )
+}
+
+/// What a rendered domain must escape to parse back to the same text:
+/// white space and every operator but the dot.
+pub(crate) fn is_special_in_domain(c: char) -> bool {
+    c != '.' && (is_822_space(c) || is_822_operator(c))
+}
+
+fn space_or(c: char) -> char {
+    if is_822_space(c) { ' ' } else { c }
+}
+
+/// The text of a quoted string or domain literal up to `close`, which is
+/// consumed; at the end of the input the construct simply ends.
+fn collect_until(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, close: char) -> String {
+    let mut s = String::new();
+    while let Some(ch) = chars.next() {
+        let ch = match ch {
+            '\\' => match chars.next() {
+                Some(escaped) => escaped,
+                None => break,
+            },
+            ch if ch == close => break,
+            ch => ch,
+        };
+        s.push(space_or(ch));
+    }
+    s
+}
+
+/// A comment, which nests; one never closed runs to the end (S443).
+fn skip_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    let mut depth = 1;
+    while depth > 0 {
+        match chars.next() {
+            None => break,
+            Some('\\') => {
+                chars.next();
+            }
+            Some('(') => depth += 1,
+            Some(')') => depth -= 1,
+            Some(_) => {}
+        }
+    }
 }
 
 /// Where an address goes once Postfix's routing operators are applied.
@@ -528,7 +614,9 @@ mod tests {
         assert_eq!(internal_form("<a[b@[192.0.2.1]>"), multiple);
         assert_eq!(internal_form("<user<x>@x.com>"), multiple);
         assert_eq!(internal_form("<a@x.com>SIZE=1"), multiple);
-        assert_eq!(internal_form("<a@x.com>>>"), multiple);
+        // With no `<` before it, a `>` closes everything before it (S2416).
+        assert_eq!(internal("<a@x.com>>>"), "a@x.com>");
+        assert_eq!(internal("<a>>>"), "a>");
         assert_eq!(internal_form("<a;b@x.com>"), multiple);
         assert_eq!(internal("<a\\@b@x.com>"), "a@b@x.com");
         assert_eq!(internal("<us)er@x.com>"), "us)er@x.com");
@@ -549,6 +637,78 @@ mod tests {
             "user%[192.0.2.1]@x.com"
         );
         assert_eq!(internal("<@a.com:@b.com:u@x.com>"), "u@x.com");
+    }
+
+    #[test]
+    fn white_space_is_ascii_only() {
+        // Unicode white space and format characters are atom text
+        // (S2001-S2272); the echo keeps them.
+        for c in [
+            '\u{a0}', '\u{2003}', '\u{3000}', '\u{feff}', '\u{200e}', '\u{85}',
+        ] {
+            let path = format!("<{c}vip@x.com>");
+            assert_eq!(internal(&path), format!("{c}vip@x.com"));
+            assert_eq!(
+                internal(&format!("<\"jo{c}hn\"@x.com>")),
+                format!("jo{c}hn@x.com")
+            );
+        }
+        // Vertical tab and form feed are atom text too, but separate
+        // command tokens (S2273-S2282).
+        assert_eq!(internal("<jo\x0bhn@x.com>"), "jo\x0bhn@x.com");
+        let arg = split_command_argument("john\x0b@x.com").unwrap();
+        assert_eq!(arg.path, "john");
+        // Inside quotes and after a backslash, a tab is a space.
+        assert_eq!(internal("<\"a\tb\"@x.com>"), "a b@x.com");
+        assert_eq!(internal("<a\\\tb@x.com>"), "a b@x.com");
+    }
+
+    #[test]
+    fn unterminated_constructs() {
+        // The command tokenizer needs every `"` and `<` closed (S2298-S2306,
+        // S2351-S2357).
+        for arg in [
+            "<\"a@x.com>",
+            "<a@x.com\">",
+            "\"a@x.com",
+            "<a@x.com",
+            "<<a@x.com>",
+        ] {
+            assert_eq!(
+                split_command_argument(arg),
+                Err(AddressError::Unterminated),
+                "{arg}"
+            );
+        }
+        // The RFC 822 parser closes a comment, a literal or a quoted
+        // string at the end of the text (S2314-S2350, S2309-S2310).
+        assert_eq!(internal("<a@x.com(>"), "a@x.com");
+        assert_eq!(internal("<a(@x.com>"), "a");
+        assert_eq!(internal("<a@[192.0.2.1>"), "a@[192.0.2.1]");
+        assert_eq!(internal("a@[192.0.2.1"), "a@[192.0.2.1]");
+        assert_eq!(internal("<(\")a@x.com.\">"), "a@x.com.");
+        assert_eq!(
+            internal_form("<a[@x.com>"),
+            Err(AddressError::MultipleAddresses)
+        );
+        // `)`, `]` and `|` are operators: they join quoted strings (S2420).
+        assert_eq!(internal("<\"x\")\"y\"@x.com>"), "x)y@x.com");
+        assert_eq!(internal("<\"x\"|\"y\"@x.com>"), "x|y@x.com");
+        // A `<` that no `>` closes is an operator (S2418).
+        assert_eq!(internal("<jo<hn@x.com(>)>"), "jo<hn@x.com");
+    }
+
+    #[test]
+    fn trivial_rewrite_reads_the_domain_again() {
+        assert_eq!(resolver_view("example.com\""), "example.com");
+        assert_eq!(resolver_view("example.com\"x"), "example.com x");
+        assert_eq!(resolver_view("ex\"ample.com"), "ex ample.com");
+        assert_eq!(resolver_view("ex\".ample.com"), "ex.ample.com");
+        assert_eq!(resolver_view("example.com "), "example.com");
+        assert_eq!(resolver_view("example.com\\"), "example.com");
+        assert_eq!(resolver_view("ex\\ample.com"), "example.com");
+        assert_eq!(resolver_view("example.com("), "example.com (");
+        assert_eq!(resolver_view("example.com[]"), "example.com []");
     }
 
     #[test]
