@@ -34,7 +34,8 @@ pub use evidence::{CacheUse, Evidence, QueryEvidence};
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
-pub use resolver::memory::{Fault, InMemoryResolver, LoadError, parse_zone};
+pub use resolver::memory::{Fault, InMemoryResolver, LoadError};
+pub use resolver::zone::{Zone, ZoneData, ZoneRecord, parse_zone};
 pub use resolver::{DnsOutcome, QueryType, Record, Resolver, Transient};
 pub use stats::Stats;
 pub use tracking::Tracking;
