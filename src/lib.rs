@@ -31,6 +31,12 @@ pub use cache::CacheConfig;
 pub use checker::{Argument, CheckOptions, Checker};
 pub use engine::{DnsEvidence, DomainStatus};
 pub use evidence::{CacheUse, Evidence, QueryEvidence};
+/// hickory-resolver, the version [`HickoryResolver`] is built on (feature
+/// `hickory`): take `TokioResolver`, `ResolverConfig` and `ResolverOpts`
+/// from here for [`HickoryResolver::from_resolver`] and
+/// [`HickoryResolver::from_config`], and no version can mismatch.
+#[cfg(feature = "hickory")]
+pub use hickory_resolver;
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};
