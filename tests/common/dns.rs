@@ -7,6 +7,9 @@
 //!   are followed and a loop answers SERVFAIL.
 //! - [`RawServer`]: a hand-driven UDP/TCP server for faults a zone cannot
 //!   express: rcodes, silence, truncation, slowness, malformed packets.
+//!
+//! Only the tests and benches of `HickoryResolver` use them.
+#![cfg(feature = "hickory")]
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
