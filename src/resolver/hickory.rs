@@ -120,11 +120,17 @@ fn io_kind(error: &(dyn StdError + 'static)) -> Option<io::ErrorKind> {
     None
 }
 
-/// DNS over the network through hickory-resolver, UDP with TCP fallback.
+/// DNS over the network through hickory-resolver.
+///
+/// Four ways to build one: the servers of `/etc/resolv.conf`
+/// ([`from_system_conf`]), explicit `IP:port` servers
+/// ([`with_name_servers`]), both over UDP with TCP fallback and tuned by
+/// [`HickoryOptions`]; hickory's own configuration and options
+/// ([`from_config`]); or a `TokioResolver` the MTA already has
+/// ([`from_resolver`]).
 ///
 /// Names are always asked as absolute names, so a search list and `ndots`
-/// never apply. The presets ([`from_system_conf`], [`with_name_servers`])
-/// also skip `/etc/hosts`. Needs a Tokio runtime.
+/// never apply. The presets also skip `/etc/hosts`. Needs a Tokio runtime.
 ///
 /// ```no_run
 /// use envelope_check::{HickoryOptions, HickoryResolver};
@@ -136,6 +142,8 @@ fn io_kind(error: &(dyn StdError + 'static)) -> Option<io::ErrorKind> {
 ///
 /// [`from_system_conf`]: Self::from_system_conf
 /// [`with_name_servers`]: Self::with_name_servers
+/// [`from_config`]: Self::from_config
+/// [`from_resolver`]: Self::from_resolver
 #[derive(Debug, Clone)]
 pub struct HickoryResolver {
     inner: TokioResolver,

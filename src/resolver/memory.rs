@@ -48,7 +48,7 @@ impl Fault {
 }
 
 /// Why zone or fault text could not be loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
     /// The master file does not parse; `line` is where the failing entry
