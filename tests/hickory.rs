@@ -10,8 +10,12 @@ use std::time::Duration;
 
 use common::dns::{Behaviour, OracleServer, RawServer};
 use envelope_check::CheckOptions;
+use envelope_check::hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
 use envelope_check::{
-    Checker, DnsOutcome, HickoryOptions, HickoryResolver, Policy, QueryType, Resolver, Transient,
+    Checker, DnsOutcome, HickoryError, HickoryOptions, HickoryResolver, Policy, QueryType,
+    Resolver, Transient,
 };
 use hickory_server::proto::op::ResponseCode;
 
@@ -221,6 +225,95 @@ async fn cname_records_are_filtered_out() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// hickory's configuration for one loopback server, through our re-export.
+fn loopback_config(addr: SocketAddr) -> ResolverConfig {
+    let mut udp = ConnectionConfig::udp();
+    udp.port = addr.port();
+    let mut tcp = ConnectionConfig::tcp();
+    tcp.port = addr.port();
+    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+    ns.connections = vec![udp, tcp];
+    ResolverConfig::from_name_servers(vec![ns])
+}
+
+#[tokio::test]
+async fn from_config_answers_with_the_given_options() {
+    let mut opts = ResolverOpts::default();
+    opts.timeout = Duration::from_millis(300);
+    opts.attempts = 0;
+    opts.use_hosts_file = ResolveHosts::Never;
+
+    let server = OracleServer::start().await;
+    let dns = HickoryResolver::from_config(loopback_config(server.addr), opts.clone()).unwrap();
+    assert!(
+        dns.query("northwind-traders.com.", QueryType::Mx)
+            .await
+            .is_positive()
+    );
+    assert!(matches!(
+        dns.query("nowhere-xyz.com.", QueryType::Mx).await,
+        DnsOutcome::NxDomain {
+            negative_ttl: Some(60)
+        }
+    ));
+
+    // The 300 ms timeout is ours: hickory's default would wait 5 s a send.
+    let silent = RawServer::start(Behaviour::Silent, Behaviour::Silent, Behaviour::Silent).await;
+    let dns = HickoryResolver::from_config(loopback_config(silent.addr), opts).unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(3),
+        dns.query("host.example.", QueryType::Mx),
+    )
+    .await
+    .expect("the given timeout applies");
+    assert_eq!(outcome, DnsOutcome::Transient(Transient::Timeout));
+}
+
+#[test]
+fn from_config_needs_a_name_server() {
+    let err = HickoryResolver::from_config(ResolverConfig::default(), ResolverOpts::default())
+        .unwrap_err();
+    assert_eq!(err, HickoryError::NoNameServers);
+    assert_eq!(err.to_string(), "no name servers");
+}
+
+#[tokio::test]
+async fn from_resolver_shares_the_mta_resolver_and_its_cache() {
+    let server =
+        RawServer::start(Behaviour::Positive, Behaviour::Positive, Behaviour::NoData).await;
+    // The MTA's own resolver, with hickory's cache on.
+    let mta = common::dns::bare_resolver(server.addr, 64);
+    let dns = HickoryResolver::from_resolver(mta.clone());
+    match dns.query("host.example.", QueryType::Mx).await {
+        DnsOutcome::Records { records, ttl } => {
+            assert_eq!(ttl, 120);
+            assert_eq!(
+                records,
+                [envelope_check::Record::Mx {
+                    preference: 10,
+                    exchange: "mx.example.".into()
+                }]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        dns.query("host.example.", QueryType::Aaaa).await,
+        DnsOutcome::NoData {
+            negative_ttl: Some(42)
+        }
+    );
+    let asked = server.queries.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(asked, 2);
+    // The MTA's next lookup of the same name comes from the shared cache.
+    let lookup = mta.mx_lookup("host.example.").await.expect("cached answer");
+    assert_eq!(lookup.answers().len(), 1);
+    assert_eq!(
+        server.queries.load(std::sync::atomic::Ordering::Relaxed),
+        asked
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@ mod common;
 
 use envelope_check::{
     DnsOutcome, Fault, InMemoryResolver, LoadError, QueryType, Record, Resolver, Transient,
+    ZoneData, parse_zone,
 };
+use proptest::prelude::*;
 
 async fn q(dns: &InMemoryResolver, name: &str, qtype: QueryType) -> DnsOutcome {
     dns.query(name, qtype).await
@@ -261,4 +263,51 @@ async fn a_lame_delegation_is_a_temporary_failure() {
             .await
             .is_positive()
     );
+}
+
+#[test]
+fn parse_zone_reads_the_oracle_zone_as_the_resolver_does() {
+    let zone = parse_zone(common::ZONE).unwrap();
+    assert_eq!(zone.origin, ".");
+    let gw = zone
+        .records
+        .iter()
+        .find(|r| r.owner == "smtp_gw.northwind-traders.com.")
+        .expect("underscore label read");
+    assert_eq!(gw.ttl, 300);
+    assert_eq!(gw.data, ZoneData::A("198.51.100.27".parse().unwrap()));
+    assert!(zone.records.iter().any(|r| matches!(
+        &r.data,
+        ZoneData::Soa {
+            minimum: 60,
+            serial: 2024060101,
+            ..
+        }
+    )));
+    let extra = parse_zone(common::ZONE_EXTRA).unwrap();
+    assert!(
+        extra
+            .records
+            .iter()
+            .any(|r| matches!(r.data, ZoneData::Dname(_)))
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Zone text from anywhere never panics the reader, and what it accepts
+    /// the resolver loads.
+    #[test]
+    fn any_zone_text_is_read_or_refused(
+        text in prop_oneof![
+            "[ -~\t\n;()\"$@.]{0,200}",
+            "(\\$TTL 60\n|\\$ORIGIN [a-z.]{1,12}\n|[a-z@*_.]{0,12}[ \t]+(IN |[0-9]{1,6}[smhdw]? ){0,2}(MX [0-9]{1,3} |A |AAAA |CNAME |DNAME |NS |SOA |TXT )[a-z0-9:.\" ()]{0,30}\n){0,8}",
+            any::<String>(),
+        ]
+    ) {
+        if parse_zone(&text).is_ok() {
+            prop_assert!(InMemoryResolver::from_zone_text(&text).is_ok());
+        }
+    }
 }

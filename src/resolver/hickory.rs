@@ -1,6 +1,8 @@
 //! `HickoryResolver`: the `Resolver` trait over hickory-resolver (feature
 //! `hickory`).
 
+use std::error::Error as StdError;
+use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -43,24 +45,92 @@ impl Default for HickoryOptions {
 }
 
 /// Why a hickory resolver could not be built.
-#[derive(Debug, thiserror::Error)]
+///
+/// It carries hickory's message, not hickory's error type, so that a new
+/// hickory version does not change this crate's interface.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HickoryError {
-    /// `/etc/resolv.conf` could not be read or names no server.
-    #[error("system resolver configuration: {0}")]
-    SystemConf(#[source] NetError),
-    /// No name server was given.
+    /// The system configuration (`/etc/resolv.conf`) could not be read or
+    /// parsed. Fix it, or name the servers with
+    /// [`HickoryResolver::with_name_servers`].
+    #[error("system resolver configuration: {message}")]
+    SystemConf {
+        /// hickory's message, with its causes.
+        message: String,
+        /// The I/O error kind, when reading the configuration failed
+        /// (`NotFound` for a missing `/etc/resolv.conf`).
+        io: Option<io::ErrorKind>,
+    },
+    /// No name server was given, or the configuration names none. Give at
+    /// least one.
     #[error("no name servers")]
     NoNameServers,
-    /// hickory refused the configuration.
-    #[error("building the resolver: {0}")]
-    Build(#[source] NetError),
+    /// hickory refused the configuration or options. Check them.
+    #[error("building the resolver: {message}")]
+    Build {
+        /// hickory's message, with its causes.
+        message: String,
+    },
 }
 
-/// DNS over the network through hickory-resolver, UDP with TCP fallback.
+impl HickoryError {
+    fn system_conf(error: &(dyn StdError + 'static)) -> Self {
+        Self::SystemConf {
+            message: message(error),
+            io: io_kind(error),
+        }
+    }
+
+    fn build(error: &(dyn StdError + 'static)) -> Self {
+        Self::Build {
+            message: message(error),
+        }
+    }
+}
+
+/// An upstream error's message and those of its causes that it does not
+/// already include.
+fn message(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The kind of the first I/O error in an upstream error's chain.
+fn io_kind(error: &(dyn StdError + 'static)) -> Option<io::ErrorKind> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        if let Some(NetError::Io(io)) = e.downcast_ref::<NetError>() {
+            return Some(io.kind());
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// DNS over the network through hickory-resolver.
 ///
-/// Names are always asked as absolute names: no search list, no `ndots`,
-/// no `/etc/hosts`. Needs a Tokio runtime.
+/// Four ways to build one: the servers of `/etc/resolv.conf`
+/// ([`from_system_conf`]), explicit `IP:port` servers
+/// ([`with_name_servers`]), both over UDP with TCP fallback and tuned by
+/// [`HickoryOptions`]; hickory's own configuration and options
+/// ([`from_config`]); or a `TokioResolver` the MTA already has
+/// ([`from_resolver`]).
+///
+/// Names are always asked as absolute names, so a search list and `ndots`
+/// never apply. The presets also skip `/etc/hosts`. Needs a Tokio runtime.
 ///
 /// ```no_run
 /// use envelope_check::{HickoryOptions, HickoryResolver};
@@ -69,6 +139,11 @@ pub enum HickoryError {
 /// let local = HickoryResolver::with_name_servers(&["127.0.0.1:53".parse().unwrap()], HickoryOptions::default());
 /// # }
 /// ```
+///
+/// [`from_system_conf`]: Self::from_system_conf
+/// [`with_name_servers`]: Self::with_name_servers
+/// [`from_config`]: Self::from_config
+/// [`from_resolver`]: Self::from_resolver
 #[derive(Debug, Clone)]
 pub struct HickoryResolver {
     inner: TokioResolver,
@@ -77,14 +152,23 @@ pub struct HickoryResolver {
 impl HickoryResolver {
     /// The name servers of `/etc/resolv.conf` (search list and options
     /// ignored).
+    ///
+    /// # Errors
+    ///
+    /// [`HickoryError::SystemConf`] when the file cannot be read or parsed,
+    /// [`HickoryError::NoNameServers`] when it names none.
     pub fn from_system_conf(options: HickoryOptions) -> Result<Self, HickoryError> {
-        let (config, _) =
-            hickory_resolver::system_conf::read_system_conf().map_err(HickoryError::SystemConf)?;
+        let (config, _) = hickory_resolver::system_conf::read_system_conf()
+            .map_err(|e| HickoryError::system_conf(&e))?;
         let (_, _, servers) = config.into_parts();
         Self::build(servers, &options)
     }
 
     /// Explicit name servers, `IP:port`, each over UDP with TCP fallback.
+    ///
+    /// # Errors
+    ///
+    /// [`HickoryError::NoNameServers`] for an empty list.
     pub fn with_name_servers(
         servers: &[SocketAddr],
         options: HickoryOptions,
@@ -104,6 +188,72 @@ impl HickoryResolver {
         Self::build(servers, &options)
     }
 
+    /// hickory's own configuration and options, used as given: set
+    /// `timeout` and `attempts` to end within the policy's deadline
+    /// (hickory's defaults wait about 15 s for an unanswered query), and
+    /// `use_hosts_file` to [`ResolveHosts::Never`] unless `/etc/hosts`
+    /// should answer. The configuration's search list and domain never
+    /// apply (names are absolute).
+    ///
+    /// ```
+    /// use envelope_check::HickoryResolver;
+    /// use envelope_check::hickory_resolver::config::{
+    ///     NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+    /// };
+    /// use std::time::Duration;
+    ///
+    /// let config = ResolverConfig::from_name_servers(vec![NameServerConfig::udp_and_tcp(
+    ///     "192.0.2.53".parse().unwrap(),
+    /// )]);
+    /// let mut opts = ResolverOpts::default();
+    /// opts.timeout = Duration::from_secs(2);
+    /// opts.attempts = 1;
+    /// opts.use_hosts_file = ResolveHosts::Never;
+    /// let dns = HickoryResolver::from_config(config, opts)?;
+    /// # Ok::<(), envelope_check::HickoryError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`HickoryError::NoNameServers`] when the configuration names none,
+    /// [`HickoryError::Build`] when hickory refuses it.
+    pub fn from_config(
+        config: ResolverConfig,
+        options: ResolverOpts,
+    ) -> Result<Self, HickoryError> {
+        if config.name_servers().is_empty() {
+            return Err(HickoryError::NoNameServers);
+        }
+        let inner = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+            .with_options(options)
+            .build()
+            .map_err(|e| HickoryError::build(&e))?;
+        Ok(Self { inner })
+    }
+
+    /// Shares a resolver the MTA already has (a clone shares its
+    /// connections and cache). Its options apply as they are: see
+    /// [`from_config`](Self::from_config) for the ones that matter here.
+    ///
+    /// ```
+    /// use envelope_check::HickoryResolver;
+    /// use envelope_check::hickory_resolver::TokioResolver;
+    /// use envelope_check::hickory_resolver::config::{NameServerConfig, ResolverConfig};
+    /// use envelope_check::hickory_resolver::net::runtime::TokioRuntimeProvider;
+    ///
+    /// // The MTA's own resolver, also used for its other lookups.
+    /// let config = ResolverConfig::from_name_servers(vec![NameServerConfig::udp_and_tcp(
+    ///     "192.0.2.53".parse().unwrap(),
+    /// )]);
+    /// let mta_resolver =
+    ///     TokioResolver::builder_with_config(config, TokioRuntimeProvider::default()).build()?;
+    /// let dns = HickoryResolver::from_resolver(mta_resolver.clone());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_resolver(resolver: TokioResolver) -> Self {
+        Self { inner: resolver }
+    }
+
     fn build(
         servers: Vec<NameServerConfig>,
         options: &HickoryOptions,
@@ -119,11 +269,7 @@ impl HickoryResolver {
         opts.use_hosts_file = ResolveHosts::Never;
         opts.ndots = 0;
         opts.try_tcp_on_error = true;
-        let inner = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(opts)
-            .build()
-            .map_err(HickoryError::Build)?;
-        Ok(Self { inner })
+        Self::from_config(config, opts)
     }
 }
 

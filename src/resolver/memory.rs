@@ -1,16 +1,14 @@
 //! `InMemoryResolver`: DNS data from master-file text or code, with the
 //! semantics of a real recursive resolver in front of it.
 
-use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hickory_resolver::proto::rr::{Name, RData};
-use hickory_resolver::proto::serialize::txt::{ParseError, Parser};
 
+use super::zone::{ZoneData, domain_name, parse_zone};
 use super::{DnsOutcome, QueryType, Record, Resolver, Transient};
 use crate::address::is_at_or_below;
 
@@ -50,18 +48,17 @@ impl Fault {
 }
 
 /// Why zone or fault text could not be loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
     /// The master file does not parse; `line` is where the failing entry
     /// starts (1-based). Fix that entry.
-    #[error("zone line {line}: {source}")]
+    #[error("zone line {line}: {message}")]
     Zone {
         /// 1-based line of the entry that failed.
         line: usize,
-        /// hickory's parse error.
-        #[source]
-        source: ParseError,
+        /// What is wrong with it.
+        message: String,
     },
     /// A fault line is not `NAME servfail|refused|formerr|timeout|hang`.
     #[error("faults line {line}: expected `NAME KIND`, got {text:?}")]
@@ -156,47 +153,47 @@ impl InMemoryResolver {
         Ok(dns)
     }
 
-    /// Adds the records of a master file. Supports what hickory's parser
-    /// supports (`$ORIGIN`, `$TTL`, `@`, relative names, comments,
-    /// parentheses), plus DNAME; MX, A, AAAA, CNAME and DNAME are served,
-    /// SOA gives the negative TTL, NS below a zone apex is a zone cut (with
-    /// no child zone loaded, names at and below it answer SERVFAIL, as a
-    /// lame delegation does), and any other type (TXT, ...) makes its name
-    /// exist.
+    /// Adds the records of a master file, read by [`parse_zone`]: MX, A,
+    /// AAAA, CNAME and DNAME are served, SOA gives the negative TTL, NS below
+    /// a zone apex is a zone cut (with no child zone loaded, names at and
+    /// below it answer SERVFAIL, as a lame delegation does), and any other
+    /// type (TXT, ...) makes its name exist.
+    ///
+    /// [`parse_zone`]: crate::parse_zone
     pub fn load_zone(&mut self, text: &str) -> Result<(), LoadError> {
-        // hickory's parser has no DNAME: those lines are read here.
-        let (text, dnames) = take_dnames(text);
-        let (origin, records) = parse_zone(&text)?;
-        let origin = absolute(&origin.to_ascii());
-        for (owner, target, ttl) in dnames {
-            self.ensure_exists(&owner, &origin);
-            self.dnames.retain(|(o, _, _)| *o != owner);
-            self.dnames.push((owner, target, ttl));
-        }
-        for record in &records {
-            let owner = absolute(&record.name.to_ascii());
+        let zone = parse_zone(text)?;
+        let origin = zone.origin;
+        for record in zone.records {
+            let owner = record.owner;
             let ttl = record.ttl;
             self.ensure_exists(&owner, &origin);
-            match &record.data {
-                RData::MX(mx) => self.push(
+            match record.data {
+                ZoneData::Mx {
+                    preference,
+                    exchange,
+                } => self.push(
                     &owner,
                     QueryType::Mx,
                     ttl,
                     Record::Mx {
-                        preference: mx.preference,
-                        exchange: absolute(&mx.exchange.to_ascii()),
+                        preference,
+                        exchange,
                     },
                 ),
-                RData::A(a) => self.push(&owner, QueryType::A, ttl, Record::A(a.0)),
-                RData::AAAA(a) => self.push(&owner, QueryType::Aaaa, ttl, Record::Aaaa(a.0)),
-                RData::CNAME(c) => self.set_cname(&owner, ttl, &c.0.to_ascii()),
-                RData::SOA(soa) => {
-                    let negative = ttl.min(soa.minimum);
-                    self.zones.retain(|(o, _)| *o != owner);
-                    self.zones.push((owner.clone(), negative));
+                ZoneData::A(a) => self.push(&owner, QueryType::A, ttl, Record::A(a)),
+                ZoneData::Aaaa(a) => self.push(&owner, QueryType::Aaaa, ttl, Record::Aaaa(a)),
+                ZoneData::Cname(target) => self.set_cname(&owner, ttl, &target),
+                ZoneData::Dname(target) => {
+                    self.dnames.retain(|(o, _, _)| *o != owner);
+                    self.dnames.push((owner, target, ttl));
                 }
-                RData::NS(_) if owner != origin && !self.delegations.contains(&owner) => {
-                    self.delegations.push(owner.clone());
+                ZoneData::Soa { minimum, .. } => {
+                    let negative = ttl.min(minimum);
+                    self.zones.retain(|(o, _)| *o != owner);
+                    self.zones.push((owner, negative));
+                }
+                ZoneData::Ns(_) if owner != origin && !self.delegations.contains(&owner) => {
+                    self.delegations.push(owner);
                 }
                 _ => {}
             }
@@ -471,8 +468,7 @@ fn absolute(name: &str) -> String {
 }
 
 fn checked_name(name: &str) -> Result<String, LoadError> {
-    Name::from_ascii(name).map_err(|_| LoadError::Name(name.to_owned()))?;
-    Ok(absolute(name))
+    domain_name(name, ".").map_err(|_| LoadError::Name(name.to_owned()))
 }
 
 /// `a.b.` → `b.`, `b.` → `.`.
@@ -481,223 +477,6 @@ fn parent(name: &str) -> &str {
         Some(i) if i + 1 < name.len() => &name[i + 1..],
         _ => ".",
     }
-}
-
-/// Takes the DNAME records out of master-file text (hickory's parser does
-/// not know the type): the text with those lines blanked (line numbers
-/// stay), and each DNAME's owner, target and TTL, absolute and lowercased.
-/// Follows `$ORIGIN`, `$TTL`, `@`, relative names and owner-less lines.
-fn take_dnames(text: &str) -> (Cow<'_, str>, Vec<(String, String, u32)>) {
-    if !text
-        .as_bytes()
-        .windows(5)
-        .any(|w| w.eq_ignore_ascii_case(b"DNAME"))
-    {
-        return (Cow::Borrowed(text), Vec::new());
-    }
-    let mut origin = ".".to_owned();
-    let mut default_ttl = 86_400;
-    let mut owner = ".".to_owned();
-    let mut dnames = Vec::new();
-    let mut out = String::with_capacity(text.len());
-    let absolute_in = |name: &str, origin: &str| -> String {
-        if name == "@" {
-            origin.to_owned()
-        } else if name.ends_with('.') || origin == "." {
-            absolute(name)
-        } else {
-            absolute(&format!("{name}.{origin}"))
-        }
-    };
-    for line in text.split_inclusive('\n') {
-        let content = line.split(';').next().unwrap_or("");
-        let mut words = content.split_whitespace();
-        let starts_blank = content.starts_with([' ', '\t']);
-        let Some(first) = words.next() else {
-            out.push_str(line);
-            continue;
-        };
-        if first.eq_ignore_ascii_case("$ORIGIN") {
-            if let Some(o) = words.next() {
-                origin = absolute_in(o, &origin);
-            }
-            out.push_str(line);
-            continue;
-        }
-        if first.eq_ignore_ascii_case("$TTL") {
-            default_ttl = words
-                .next()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(default_ttl);
-            out.push_str(line);
-            continue;
-        }
-        let mut rest: Vec<&str> = if starts_blank {
-            std::iter::once(first).chain(words).collect()
-        } else {
-            owner = absolute_in(first, &origin);
-            words.collect()
-        };
-        let mut ttl = default_ttl;
-        while let Some(w) = rest.first() {
-            if let Ok(t) = w.parse::<u32>() {
-                ttl = t;
-            } else if !w.eq_ignore_ascii_case("IN") {
-                break;
-            }
-            rest.remove(0);
-        }
-        match rest.as_slice() {
-            [kind, target, ..] if kind.eq_ignore_ascii_case("DNAME") => {
-                dnames.push((owner.clone(), absolute_in(target, &origin), ttl));
-                out.push_str(if line.ends_with('\n') { "\n" } else { "" });
-            }
-            _ => out.push_str(line),
-        }
-    }
-    (Cow::Owned(out), dnames)
-}
-
-/// Parses RFC 1035 master-file text (origin `.` unless `$ORIGIN` says
-/// otherwise) into hickory records, exactly as [`InMemoryResolver`] reads
-/// it: use it to serve the same data from another DNS server, such as an
-/// in-process `hickory-server` in tests. Returns the zone origin (the SOA
-/// owner, else the last `$ORIGIN`) and the records.
-pub fn parse_zone(
-    text: &str,
-) -> Result<(Name, Vec<hickory_resolver::proto::rr::Record>), LoadError> {
-    let (marked_text, marked) = mark_underscore_labels(text);
-    let (origin, rrsets) = Parser::new(marked_text.as_ref(), None, Some(Name::root()))
-        .parse()
-        .map_err(|source| LoadError::Zone {
-            line: failing_entry_line(&marked_text),
-            source,
-        })?;
-    let unmark = |name: &Name| -> Name {
-        if marked.is_empty() {
-            return name.clone();
-        }
-        Name::from_ascii(unmark_labels(&name.to_ascii(), &marked)).unwrap_or_else(|_| name.clone())
-    };
-    let mut records = Vec::new();
-    for rrset in rrsets.values() {
-        for record in rrset.records_without_rrsigs() {
-            let mut record = record.clone();
-            record.name = unmark(&record.name);
-            match &mut record.data {
-                RData::MX(mx) => mx.exchange = unmark(&mx.exchange),
-                RData::CNAME(c) => c.0 = unmark(&c.0),
-                _ => {}
-            }
-            records.push(record);
-        }
-    }
-    // The parser reports the last `$ORIGIN`; the zone's origin is the SOA
-    // owner when there is one.
-    let origin = records
-        .iter()
-        .find(|r| matches!(r.data, RData::SOA(_)))
-        .map_or_else(|| unmark(&origin), |r| r.name.clone());
-    Ok((origin, records))
-}
-
-/// hickory's zone parser runs IDNA (STD3) on every label that does not
-/// start with `_`, so `smtp_gw` fails although real servers (NSD, BIND)
-/// serve it. Labels with an inner underscore get a `_` prefix, which hickory
-/// takes verbatim; [`unmark_labels`] removes it after parsing. Quoted
-/// strings and comments are left alone; line structure is kept.
-fn mark_underscore_labels(text: &str) -> (Cow<'_, str>, HashSet<String>) {
-    let mut marked = HashSet::new();
-    if !text.contains('_') {
-        return (Cow::Borrowed(text), marked);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut quoted = false;
-    let mut comment = false;
-    let mut token = String::new();
-    let mut flush = |token: &mut String, out: &mut String| {
-        for (i, label) in token.split('.').enumerate() {
-            if i > 0 {
-                out.push('.');
-            }
-            if label.contains('_') && !label.starts_with('_') && !label.contains('\\') {
-                marked.insert(label.to_ascii_lowercase());
-                out.push('_');
-            }
-            out.push_str(label);
-        }
-        token.clear();
-    };
-    for c in text.chars() {
-        let plain = !quoted && !comment;
-        if plain && !(c.is_whitespace() || "();\"".contains(c)) {
-            token.push(c);
-            continue;
-        }
-        flush(&mut token, &mut out);
-        match c {
-            '"' if !comment => quoted = !quoted,
-            ';' if !quoted => comment = true,
-            '\n' => comment = false,
-            _ => {}
-        }
-        out.push(c);
-    }
-    flush(&mut token, &mut out);
-    (Cow::Owned(out), marked)
-}
-
-/// Undoes [`mark_underscore_labels`] on a parsed name.
-fn unmark_labels(name: &str, marked: &HashSet<String>) -> String {
-    if marked.is_empty() {
-        return name.to_owned();
-    }
-    name.split('.')
-        .map(|label| match label.strip_prefix('_') {
-            Some(rest) if marked.contains(&rest.to_ascii_lowercase()) => rest,
-            _ => label,
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Finds the line where the first unparsable entry starts: splits the text
-/// into entries (a line that starts outside parentheses starts an entry) and
-/// bisects for the shortest failing prefix. Used on the error path only.
-fn failing_entry_line(text: &str) -> usize {
-    let mut starts = Vec::new(); // (byte offset, line number)
-    let mut depth = 0i32;
-    let mut offset = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if depth <= 0 {
-            depth = 0;
-            starts.push((offset, i + 1));
-        }
-        let mut quoted = false;
-        for c in line.chars() {
-            match c {
-                '"' => quoted = !quoted,
-                ';' if !quoted => break,
-                '(' if !quoted => depth += 1,
-                ')' if !quoted => depth -= 1,
-                _ => {}
-            }
-        }
-        offset += line.len();
-    }
-    let fails = |k: usize| {
-        let end = starts.get(k).map_or(text.len(), |s| s.0);
-        Parser::new(&text[..end], None, Some(Name::root()))
-            .parse()
-            .is_err()
-    };
-    // Smallest k such that the first k entries fail to parse.
-    let (mut lo, mut hi) = (1, starts.len());
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if fails(mid) { hi = mid } else { lo = mid + 1 }
-    }
-    starts.get(lo.saturating_sub(1)).map_or(1, |s| s.1)
 }
 
 #[cfg(test)]
@@ -716,7 +495,7 @@ mod tests {
     #[test]
     fn underscore_labels_load() {
         let dns = InMemoryResolver::from_zone_text(
-            "$ORIGIN com.\nsmtp_gw.example 300 IN A 192.0.2.1 ; a_comment\n_srv.example 300 IN TXT \"x_y\"\n",
+            "$TTL 300\n$ORIGIN com.\nsmtp_gw.example 300 IN A 192.0.2.1 ; a_comment\n_srv.example 300 IN TXT \"x_y\"\n",
         )
         .unwrap();
         assert!(dns.nodes.contains_key("smtp_gw.example.com."));

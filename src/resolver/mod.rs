@@ -9,6 +9,7 @@ use async_trait::async_trait;
 #[cfg(feature = "hickory")]
 pub(crate) mod hickory;
 pub(crate) mod memory;
+pub(crate) mod zone;
 
 /// The record types the check asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

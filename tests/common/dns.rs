@@ -7,6 +7,9 @@
 //!   are followed and a loop answers SERVFAIL.
 //! - [`RawServer`]: a hand-driven UDP/TCP server for faults a zone cannot
 //!   express: rcodes, silence, truncation, slowness, malformed packets.
+//!
+//! Only the tests and benches of `HickoryResolver` use them.
+#![cfg(feature = "hickory")]
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -15,13 +18,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use envelope_check::{Fault, parse_zone};
+use envelope_check::{Fault, ZoneData, parse_zone};
 use hickory_server::Server;
 use hickory_server::net::runtime::{Time, TokioRuntimeProvider};
 use hickory_server::proto::op::{
     Header, HeaderCounts, Message, MessageType, Metadata, OpCode, ResponseCode,
 };
-use hickory_server::proto::rr::rdata::{MX, SOA};
+use hickory_server::proto::rr::rdata::{CNAME, MX, NS, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record, RecordSet, RecordType, RrKey};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::store::in_memory::InMemoryZoneHandler;
@@ -81,7 +84,7 @@ impl OracleServer {
 
     /// `delay`: every answer waits this long (a slow server).
     pub async fn start_with(zone: &str, faults: &str, delay: Option<Duration>) -> Self {
-        let (origin, records) = parse_zone(zone).expect("zone parses");
+        let (origin, records) = hickory_records(zone);
         let mut cnames = HashMap::new();
         let mut rrsets: BTreeMap<RrKey, RecordSet> = BTreeMap::new();
         for record in records {
@@ -134,6 +137,52 @@ impl OracleServer {
             _server: server,
         }
     }
+}
+
+/// The zone as hickory records: the same data `InMemoryResolver` serves.
+/// DNAME is left out (hickory-server has no DNAME: through a recursive
+/// resolver it is that resolver's business); any other type becomes an
+/// empty TXT record, whose only role is to make its name exist.
+fn hickory_records(text: &str) -> (Name, Vec<Record>) {
+    let zone = parse_zone(text).expect("zone parses");
+    let name = |n: &str| Name::from_ascii(n).expect("parse_zone gives valid names");
+    let records = zone
+        .records
+        .iter()
+        .filter_map(|r| {
+            let rdata = match &r.data {
+                ZoneData::Mx {
+                    preference,
+                    exchange,
+                } => RData::MX(MX::new(*preference, name(exchange))),
+                ZoneData::A(a) => RData::A((*a).into()),
+                ZoneData::Aaaa(a) => RData::AAAA((*a).into()),
+                ZoneData::Cname(target) => RData::CNAME(CNAME(name(target))),
+                ZoneData::Ns(target) => RData::NS(NS(name(target))),
+                ZoneData::Soa {
+                    mname,
+                    rname,
+                    serial,
+                    refresh,
+                    retry,
+                    expire,
+                    minimum,
+                } => RData::SOA(SOA::new(
+                    name(mname),
+                    name(rname),
+                    *serial,
+                    *refresh as i32,
+                    *retry as i32,
+                    *expire as i32,
+                    *minimum,
+                )),
+                ZoneData::Dname(_) => return None,
+                _ => RData::TXT(TXT::new(vec![String::new()])),
+            };
+            Some(Record::from_rdata(name(&r.owner), r.ttl, rdata))
+        })
+        .collect();
+    (name(&zone.origin), records)
 }
 
 pub struct OracleHandler {
