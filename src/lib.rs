@@ -31,6 +31,9 @@ pub use address::{
     parse_internal_reverse_path, parse_reverse_path, split_command_argument,
     split_command_argument_bytes,
 };
+/// The attribute macro that [`Resolver`] implementations put on their
+/// `impl` block (re-exported from the `async-trait` crate).
+pub use async_trait::async_trait;
 pub use cache::CacheConfig;
 pub use checker::{Argument, CheckOptions, Checker};
 pub use engine::{DnsEvidence, DomainStatus};

@@ -145,7 +145,55 @@ impl DnsOutcome {
 /// search list.
 ///
 /// The trait is object safe (`Arc<dyn Resolver>` works) and can be mocked
-/// with `mockall::mock!`.
+/// with `mockall::mock!`. It is declared with the `async_trait` macro,
+/// which this crate re-exports as [`envelope_check::async_trait`](crate::async_trait):
+/// put `#[async_trait]` on your `impl` and write a plain `async fn query`
+/// (without it, the compiler asks for the expanded signature, E0195). No
+/// extra dependency is needed.
+///
+/// A backend of your own, here a fixed table standing in for your MTA's
+/// DNS cache:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use envelope_check::{
+///     CheckOptions, Checker, DnsOutcome, Policy, QueryType, Record, Resolver, Transient,
+///     async_trait,
+/// };
+///
+/// struct Table(HashMap<(String, QueryType), DnsOutcome>);
+///
+/// #[async_trait]
+/// impl Resolver for Table {
+///     async fn query(&self, name: &str, qtype: QueryType) -> DnsOutcome {
+///         match self.0.get(&(name.to_owned(), qtype)) {
+///             Some(outcome) => outcome.clone(),
+///             // Whatever your backend cannot answer is a temporary failure,
+///             // which never gives a permanent reject.
+///             None => DnsOutcome::Transient(Transient::ServFail),
+///         }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mut table = HashMap::new();
+/// let mx = Record::Mx { preference: 10, exchange: "mx.shop.example.".into() };
+/// table.insert(
+///     ("shop.example.".to_owned(), QueryType::Mx),
+///     DnsOutcome::Records { records: vec![mx], ttl: 300 },
+/// );
+/// table.insert(
+///     ("gone.example.".to_owned(), QueryType::Mx),
+///     DnsOutcome::NxDomain { negative_ttl: Some(60) },
+/// );
+/// let checker = Checker::new(Table(table), Policy::default());
+/// let options = CheckOptions::default();
+/// assert!(checker.mail_from("<a@shop.example>", options).await.is_accept());
+/// assert_eq!(checker.rcpt_to("<a@gone.example>", options).await.code(), 550);
+/// assert_eq!(checker.rcpt_to("<a@unknown.example>", options).await.code(), 450);
+/// # }
+/// ```
 #[async_trait]
 pub trait Resolver: Send + Sync {
     /// Asks one question and returns its typed outcome. Must not panic; a
