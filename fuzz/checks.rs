@@ -10,17 +10,20 @@
 //! - a mailbox that parses, rendered and parsed again, is the same mailbox,
 //!   and the rendered path is one command token;
 //! - the policy request reader gives at most one request, and the server
-//!   at most one single-line response, per request read.
+//!   at most one single-line response, per request read;
+//! - sender access map text either loads or is refused with a line number
+//!   inside the text, and whatever loads gives bounded, printable replies,
+//!   warnings and directives.
 #![allow(dead_code)]
 
 use envelope_check::engine::{
     DnsEvidence, classify, decide_recipient, decide_sender, syntax_error,
 };
 use envelope_check::{
-    DnsOutcome, ForwardPath, MAX_REPLY_LINE, Mailbox, Policy, PolicyRequestReader, Record,
-    ReversePath, Role, Transient, Verdict, parse_forward_path, parse_internal_forward_path,
-    parse_internal_reverse_path, parse_reverse_path, split_command_argument,
-    split_command_argument_bytes,
+    AccessAction, DnsOutcome, ForwardPath, MAX_REPLY_LINE, Mailbox, Policy, PolicyRequestReader,
+    Record, ReversePath, Role, SenderAccess, Transient, Verdict, parse_forward_path,
+    parse_internal_forward_path, parse_internal_reverse_path, parse_reverse_path,
+    split_command_argument, split_command_argument_bytes,
 };
 
 /// A reply line fits in 512 octets with its CRLF and holds no control
@@ -224,4 +227,61 @@ fn check_response(action: &str) {
     assert_eq!(response.matches('\n').count(), 2, "{response:?}");
     assert!(!action.contains('\r'));
     check_reply_line(action);
+}
+
+/// Senders that hit the keys a fuzzed map is likely to hold.
+const MAP_SENDERS: [&str; 6] = [
+    "<>",
+    "<a@b.example>",
+    "<A@sub.B.example.>",
+    "<x@example>",
+    "<\"a b\"@[192.0.2.1]>",
+    "<u%v.example@w.example>",
+];
+
+/// Sender access map text: loads or fails on a line of the text; what
+/// loads renders bounded, printable replies for every DNS situation.
+pub(crate) fn check_sender_access(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let map = match SenderAccess::parse(text) {
+        Ok(map) => map,
+        Err(e) => {
+            let lines = text.split('\n').count();
+            assert!(
+                e.line() >= 1 && e.line() <= lines,
+                "line {} of {lines}",
+                e.line()
+            );
+            let message = e.to_string();
+            assert!(!message.chars().any(char::is_control), "{message:?}");
+            assert!(message.len() < 400, "{} octets", message.len());
+            return;
+        }
+    };
+    for warning in map.warnings() {
+        assert!(
+            !warning.to_string().chars().any(char::is_control),
+            "{warning:?}"
+        );
+    }
+    let policy = Policy::builder()
+        .local_domain("w.example")
+        .sender_access(map)
+        .build()
+        .expect("a loaded map builds a policy");
+    for sender in MAP_SENDERS {
+        let path = parse_reverse_path(sender, false).expect("the senders parse");
+        for dns in evidences() {
+            let verdict = decide_sender(&path, &policy, Some(classify(&dns)));
+            check_verdict(&verdict);
+            if let Some(found) = verdict.access_match() {
+                assert!(!found.to_string().contains(['\r', '\n']));
+                if let AccessAction::Directive(d) = found.action() {
+                    assert!(!d.postfix_action().chars().any(char::is_control));
+                }
+            }
+        }
+    }
 }

@@ -50,10 +50,10 @@ pub enum MapErrorKind {
     /// A value that is no access action Postfix knows (Postfix would treat
     /// it as a restriction list and answer `451 4.3.5 Server configuration
     /// error` at run time). Restriction lists in values are not supported.
-    #[error("unknown action \"{0}\" (Postfix answers 451 4.3.5 Server configuration error)")]
+    #[error("unknown action \"{}\" (Postfix answers 451 4.3.5 Server configuration error)", shown(.0))]
     UnknownAction(String),
     /// A three-digit reply code that is not 4NN or 5NN.
-    #[error("reply code in \"{0}\" is not 4NN or 5NN")]
+    #[error("reply code in \"{}\" is not 4NN or 5NN", shown(.0))]
     BadCode(String),
     /// The file could not be read.
     #[error("{0}")]
@@ -61,6 +61,16 @@ pub enum MapErrorKind {
     /// The file is not UTF-8.
     #[error("not UTF-8 text")]
     NotUtf8,
+}
+
+/// Map text as an error message shows it: sanitized, and cut after 80
+/// characters, so that the message stays one short line.
+fn shown(text: &str) -> String {
+    let clean = crate::sanitize::printable(text);
+    match clean.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}...", &clean[..cut]),
+        None => clean.into_owned(),
+    }
 }
 
 /// A sender access map: keys and [`AccessAction`]s with the meaning

@@ -109,7 +109,7 @@ impl TableWarning {
 impl fmt::Display for TableWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let line = self.line();
-        let clean = |s: &str| crate::sanitize::printable(s).into_owned();
+        let clean = |s: &str| super::shown(s);
         match self {
             Self::LeadingWhitespace { .. } => {
                 write!(
