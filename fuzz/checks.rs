@@ -16,9 +16,7 @@
 //!   warnings and directives.
 #![allow(dead_code)]
 
-use envelope_check::engine::{
-    DnsEvidence, classify, decide_recipient, decide_sender, syntax_error,
-};
+use envelope_check::engine::{DnsEvidence, decide_recipient, decide_sender, syntax_error};
 use envelope_check::{
     AccessAction, DnsOutcome, ForwardPath, MAX_REPLY_LINE, Mailbox, Policy, PolicyRequestReader,
     Record, ReversePath, Role, SenderAccess, Transient, Verdict, parse_forward_path,
@@ -75,13 +73,13 @@ fn check_verdict(verdict: &Verdict) {
 
 fn check_sender(path: &ReversePath<'_>, policy: &Policy) {
     for evidence in evidences() {
-        check_verdict(&decide_sender(path, policy, Some(classify(&evidence))));
+        check_verdict(&decide_sender(path, policy, &evidence));
     }
 }
 
 fn check_recipient(path: &ForwardPath<'_>, policy: &Policy) {
     for evidence in evidences() {
-        check_verdict(&decide_recipient(path, policy, Some(classify(&evidence))));
+        check_verdict(&decide_recipient(path, policy, &evidence));
     }
 }
 
@@ -193,7 +191,7 @@ pub(crate) fn check_policy_requests(data: &[u8]) {
         match parse_internal_reverse_path(get("sender"), true) {
             Ok(path) => {
                 for evidence in evidences() {
-                    respond(&decide_sender(&path, &policy, Some(classify(&evidence))));
+                    respond(&decide_sender(&path, &policy, &evidence));
                 }
             }
             Err(e) => respond(&syntax_error(Role::Sender, e)),
@@ -201,7 +199,7 @@ pub(crate) fn check_policy_requests(data: &[u8]) {
         match parse_internal_forward_path(get("recipient"), true) {
             Ok(path) => {
                 for evidence in evidences() {
-                    respond(&decide_recipient(&path, &policy, Some(classify(&evidence))));
+                    respond(&decide_recipient(&path, &policy, &evidence));
                 }
             }
             Err(e) => respond(&syntax_error(Role::Recipient, e)),
@@ -274,7 +272,7 @@ pub(crate) fn check_sender_access(data: &[u8]) {
     for sender in MAP_SENDERS {
         let path = parse_reverse_path(sender, false).expect("the senders parse");
         for dns in evidences() {
-            let verdict = decide_sender(&path, &policy, Some(classify(&dns)));
+            let verdict = decide_sender(&path, &policy, &dns);
             check_verdict(&verdict);
             if let Some(found) = verdict.access_match() {
                 assert!(!found.to_string().contains(['\r', '\n']));

@@ -1,8 +1,12 @@
 //! The pure verdict: (role, parsed address, policy, DNS evidence) → Verdict.
 //!
-//! No I/O, no clock, no randomness. The checker calls [`plan_sender`] /
-//! [`plan_recipient`] to learn whether DNS is needed, gathers the evidence,
-//! and calls [`decide_sender`] / [`decide_recipient`].
+//! No I/O, no clock, no randomness. In one step, [`decide_sender`] /
+//! [`decide_recipient`] turn a parsed path, the policy and the DNS evidence
+//! into a verdict. In two, as the `Checker` does it, [`plan_sender`] /
+//! [`plan_recipient`] say whether DNS is needed and for which domain, and
+//! [`Lookup::verdict`] decides once its status is known: bring your own
+//! DNS orchestration and cache this way. [`syntax_error`] is the reply for a
+//! path that did not parse.
 
 use std::borrow::Cow;
 
@@ -10,12 +14,10 @@ use crate::access::{AccessAction, AccessMatch};
 use crate::address::{AddressError, Domain, ForwardPath, Host, Mailbox, ReversePath};
 use crate::policy::{Direction, Policy, is_approval};
 use crate::resolver::{DnsOutcome, Transient};
-use crate::verdict::{Accept, Reason, Reject, Role, Rule, Verdict};
-
-/// Fixed reply codes (Postfix does not make these configurable).
-const NULL_MX_SENDER_CODE: u16 = 550;
-const NULL_MX_RECIPIENT_CODE: u16 = 556;
-const TEMPFAIL_CODE: u16 = 450;
+use crate::verdict::{
+    Accept, NULL_MX_RECIPIENT_CODE, NULL_MX_SENDER_CODE, Reason, Reject, Role, Rule, TEMPFAIL_CODE,
+    Verdict,
+};
 
 /// The DNS answers a verdict rests on: MX, then A and AAAA.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -258,41 +260,49 @@ pub fn plan_recipient<'m>(path: &'m ForwardPath<'m>, policy: &Policy) -> Plan<'m
     }
 }
 
-/// The sender's verdict. `dns` is the status of the domain that
-/// [`plan_sender`] asked for (see [`classify`]); `None` (nothing known)
-/// gives a temporary failure when a lookup was needed.
-pub fn decide_sender(
-    path: &ReversePath<'_>,
-    policy: &Policy,
-    dns: Option<DomainStatus>,
-) -> Verdict {
+/// The sender's verdict, in one pure step: the parsed path, the policy,
+/// and the DNS evidence for the domain the sender routes to (the domain
+/// [`plan_sender`] names; see [`classify`] for what the answers mean).
+/// Missing answers count as not answered in time: a temporary failure,
+/// never a permanent reject. Evidence is ignored when no lookup is needed.
+///
+/// ```
+/// use envelope_check::engine::{DnsEvidence, decide_sender};
+/// use envelope_check::{DnsOutcome, Policy, parse_reverse_path};
+///
+/// let path = parse_reverse_path("<john@typo.example>", false).unwrap();
+/// let nxdomain = DnsEvidence {
+///     mx: Some(DnsOutcome::NxDomain { negative_ttl: Some(60) }),
+///     ..Default::default()
+/// };
+/// let verdict = decide_sender(&path, &Policy::default(), &nxdomain);
+/// assert_eq!(
+///     verdict.to_string(),
+///     "550 5.1.8 <john@typo.example>: Sender address rejected: Domain not found"
+/// );
+/// // Nothing known yet: a temporary failure.
+/// let verdict = decide_sender(&path, &Policy::default(), &DnsEvidence::default());
+/// assert_eq!(verdict.code(), 450);
+/// ```
+pub fn decide_sender(path: &ReversePath<'_>, policy: &Policy, dns: &DnsEvidence) -> Verdict {
     match path {
         ReversePath::Null => null_sender(policy),
         ReversePath::Mailbox(m) => decide_mailbox(Role::Sender, m, policy, dns),
     }
 }
 
-/// The recipient's verdict; see [`decide_sender`].
-pub fn decide_recipient(
-    path: &ForwardPath<'_>,
-    policy: &Policy,
-    dns: Option<DomainStatus>,
-) -> Verdict {
+/// The recipient's verdict, in one pure step; see [`decide_sender`].
+pub fn decide_recipient(path: &ForwardPath<'_>, policy: &Policy, dns: &DnsEvidence) -> Verdict {
     match path {
         ForwardPath::Postmaster(_) => accept(Role::Recipient, Rule::Exemption),
         ForwardPath::Mailbox(m) => decide_mailbox(Role::Recipient, m, policy, dns),
     }
 }
 
-fn decide_mailbox(
-    role: Role,
-    m: &Mailbox<'_>,
-    policy: &Policy,
-    dns: Option<DomainStatus>,
-) -> Verdict {
+fn decide_mailbox(role: Role, m: &Mailbox<'_>, policy: &Policy, dns: &DnsEvidence) -> Verdict {
     match plan_mailbox(role, m, policy) {
         Plan::Decided(v) => v,
-        Plan::LookUp(lookup) => lookup.verdict(policy, dns),
+        Plan::LookUp(lookup) => lookup.verdict(policy, Some(classify(dns))),
     }
 }
 

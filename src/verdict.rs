@@ -261,6 +261,15 @@ impl Reject {
     }
 }
 
+// The reply table: codes, statuses, texts and log reasons live here, and
+// only here. The codes Postfix does not make configurable:
+/// Null MX, sender (`reject_unknown_sender_domain`).
+pub(crate) const NULL_MX_SENDER_CODE: u16 = 550;
+/// Null MX, recipient.
+pub(crate) const NULL_MX_RECIPIENT_CODE: u16 = 556;
+/// A temporary DNS failure (`unknown_address_tempfail_action`).
+pub(crate) const TEMPFAIL_CODE: u16 = 450;
+
 fn subject_detail(role: Role, reason: Reason) -> (u16, u16) {
     match (reason, role) {
         (Reason::BadSyntax(AddressError::MissingPath), _) => (5, 4),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use envelope_check::CheckOptions;
-use envelope_check::engine::{DnsEvidence, classify, decide_recipient, decide_sender};
+use envelope_check::engine::{DnsEvidence, decide_recipient, decide_sender};
 use envelope_check::{
     Checker, DnsOutcome, Fault, InMemoryResolver, Policy, QueryType, Reason, Record, Resolver,
     Rule, Transient, Verdict, parse_forward_path, parse_reverse_path,
@@ -321,12 +321,12 @@ async fn query_budget_on_the_oracle_zone() {
 
 fn sender(evidence: DnsEvidence) -> Verdict {
     let path = parse_reverse_path("<Who@Example.COM>", false).unwrap();
-    decide_sender(&path, &Policy::default(), Some(classify(&evidence)))
+    decide_sender(&path, &Policy::default(), &evidence)
 }
 
 fn recipient(evidence: DnsEvidence) -> Verdict {
     let path = parse_forward_path("<Who@Example.COM>", false).unwrap();
-    decide_recipient(&path, &Policy::default(), Some(classify(&evidence)))
+    decide_recipient(&path, &Policy::default(), &evidence)
 }
 
 #[test]
@@ -425,10 +425,10 @@ fn policy_codes_and_opt_ins() {
     let v = decide_sender(
         &path,
         &p,
-        Some(classify(&DnsEvidence {
+        &DnsEvidence {
             mx: Some(NXDOMAIN),
             ..Default::default()
-        })),
+        },
     );
     assert_eq!(
         v.to_string(),
@@ -436,7 +436,7 @@ fn policy_codes_and_opt_ins() {
     );
     let path = parse_reverse_path("<u@mail>", false).unwrap();
     assert_eq!(
-        decide_sender(&path, &p, None).to_string(),
+        decide_sender(&path, &p, &DnsEvidence::default()).to_string(),
         "450 4.5.2 <u@mail>: Sender address rejected: need fully-qualified address"
     );
     assert!(Policy::builder().unknown_domain_code(250).build().is_err());
@@ -449,7 +449,7 @@ fn policy_codes_and_opt_ins() {
         .unwrap();
     let check = |s: &str| {
         let path = parse_forward_path(s, false).unwrap();
-        decide_recipient(&path, &p, None)
+        decide_recipient(&path, &p, &DnsEvidence::default())
     };
     assert_eq!(
         check("<u@co.uk>").reject().unwrap().reason(),
@@ -485,7 +485,7 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
     };
     let check = |p: &Policy, s: &str| {
         let path = parse_reverse_path(s, false).unwrap();
-        decide_sender(&path, p, Some(classify(&nx)))
+        decide_sender(&path, p, &nx)
     };
     let inbound = build(Direction::Inbound);
     for ok in [
@@ -525,8 +525,5 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
     }
     // Recipients are never approved.
     let path = parse_forward_path("<vip@nx.example>", false).unwrap();
-    assert_eq!(
-        decide_recipient(&path, &inbound, Some(classify(&nx))).code(),
-        550
-    );
+    assert_eq!(decide_recipient(&path, &inbound, &nx).code(), 550);
 }

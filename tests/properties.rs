@@ -7,7 +7,7 @@ use common::block_on;
 use std::sync::Arc;
 
 use envelope_check::CheckOptions;
-use envelope_check::engine::{DnsEvidence, classify, decide_recipient, decide_sender};
+use envelope_check::engine::{DnsEvidence, decide_recipient, decide_sender};
 use envelope_check::{
     AddressError, Checker, DnsOutcome, Fault, InMemoryResolver, MAX_REPLY_LINE, Policy, Record,
     Transient, Verdict, engine, parse_forward_path, parse_reverse_path, split_command_argument,
@@ -44,7 +44,7 @@ fn all_replies(path: &str, smtputf8: bool) -> Vec<String> {
     match parse_reverse_path(path, smtputf8) {
         Ok(p) => {
             for ev in &evidences {
-                out.push(decide_sender(&p, &policy, Some(classify(ev))).to_string());
+                out.push(decide_sender(&p, &policy, ev).to_string());
             }
         }
         Err(e) => out.push(engine::syntax_error(envelope_check::Role::Sender, e).to_string()),
@@ -52,7 +52,7 @@ fn all_replies(path: &str, smtputf8: bool) -> Vec<String> {
     match parse_forward_path(path, smtputf8) {
         Ok(p) => {
             for ev in &evidences {
-                out.push(decide_recipient(&p, &policy, Some(classify(ev))).to_string());
+                out.push(decide_recipient(&p, &policy, ev).to_string());
             }
         }
         Err(e) => out.push(engine::syntax_error(envelope_check::Role::Recipient, e).to_string()),

@@ -233,15 +233,6 @@ impl<'a> Mailbox<'a> {
         Echo(&self.internal)
     }
 
-    /// The address lowercased with the trailing dot removed. Postfix's
-    /// access maps (and [`Policy::is_approved_sender`](crate::Policy::is_approved_sender))
-    /// use this form of the address the mailbox routes to, which differs
-    /// only under a local domain (`vip%example.com@local.domain`).
-    pub fn normalized(&self) -> String {
-        let (text, _) = strip_one_trailing_dot(&self.internal);
-        text.to_lowercase()
-    }
-
     /// Whether the mailbox was parsed under SMTPUTF8.
     pub fn smtputf8(&self) -> bool {
         self.smtputf8
