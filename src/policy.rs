@@ -16,6 +16,16 @@ pub enum Direction {
     Outbound,
 }
 
+impl Direction {
+    /// `"inbound"` or `"outbound"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+}
+
 /// Why a policy could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -139,7 +139,7 @@ fn store(evidence: &Mutex<DnsEvidence>, qtype: QueryType, outcome: DnsOutcome) {
 /// A and AAAA are asked at once and the first positive answer wins.
 async fn gather<R: Resolver + ?Sized>(resolver: &R, name: &str, evidence: &Mutex<DnsEvidence>) {
     let mx = resolver.query(name, QueryType::Mx).await;
-    let done = mx.is_positive() || matches!(mx, DnsOutcome::NxDomain { .. });
+    let done = mx.decides_alone();
     store(evidence, QueryType::Mx, mx);
     if done {
         return;

@@ -9,7 +9,7 @@ use super::Checker;
 use crate::address::{Domain, Mailbox};
 use crate::engine::DnsEvidence;
 use crate::evidence::{CacheUse, Evidence, QueryEvidence};
-use crate::policy::{Direction, Policy};
+use crate::policy::Policy;
 use crate::resolver::{DnsOutcome, QueryType};
 use crate::tracking::Tracking;
 use crate::verdict::{Role, Verdict};
@@ -71,10 +71,7 @@ impl Facts {
             qtype: QueryType::Mx,
             outcome: dns.mx.clone(),
         }];
-        let mx_decided = dns
-            .mx
-            .as_ref()
-            .is_none_or(|mx| mx.is_positive() || matches!(mx, DnsOutcome::NxDomain { .. }));
+        let mx_decided = dns.mx.as_ref().is_none_or(DnsOutcome::decides_alone);
         if !mx_decided {
             for (qtype, outcome) in [(QueryType::A, &dns.a), (QueryType::Aaaa, &dns.aaaa)] {
                 queries.push(QueryEvidence {
@@ -136,10 +133,7 @@ fn emit(
     facts: &Facts,
     elapsed: Duration,
 ) {
-    let direction = match policy.direction() {
-        Direction::Inbound => "inbound",
-        Direction::Outbound => "outbound",
-    };
+    let direction = policy.direction().as_str();
     let role = verdict.role().as_str();
     let echo = mailbox.map(|m| m.echo());
     let domain = mailbox

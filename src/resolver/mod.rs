@@ -131,6 +131,13 @@ impl DnsOutcome {
         }
     }
 
+    /// Whether this MX answer decides without A and AAAA: records (a null
+    /// MX included) or NXDOMAIN. The one place that says so; the lookup,
+    /// the verdict and the evidence all ask it.
+    pub fn decides_alone(&self) -> bool {
+        self.is_positive() || matches!(self, Self::NxDomain { .. })
+    }
+
     /// The transient failure, if this is one.
     pub fn transient(&self) -> Option<Transient> {
         match self {
