@@ -4,7 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::access::{AccessAction, AccessMatch, MapError, SenderAccess};
-use crate::address::{AddressLiteral, Mailbox, resolve, strip_one_trailing_dot};
+use crate::address::{AddressLiteral, Mailbox, route, strip_one_trailing_dot};
 
 /// Which way the mail flows, seen from the mail system the checks protect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -196,7 +196,7 @@ impl Policy {
         if self.sender_access.is_empty() {
             return None;
         }
-        let (resolved, _) = resolve(sender.internal(), &|d| self.is_local_domain(d));
+        let (resolved, _) = route(sender.internal(), &|d| self.is_local_domain(d));
         let address = match resolved.rsplit_once('@') {
             Some((local, domain)) => {
                 let (domain, _) = strip_one_trailing_dot(domain);

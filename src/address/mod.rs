@@ -5,16 +5,20 @@
 //! several `@`) and as strict (host-name syntax, literal syntax, U-labels
 //! only with SMTPUTF8). See the README's address table.
 
+mod command;
 mod host;
-mod path;
+mod rfc822;
+mod routing;
 
 use std::borrow::Cow;
 use std::fmt;
 
+pub use command::{
+    CommandArgument, EsmtpParam, split_command_argument, split_command_argument_bytes,
+};
 pub use host::{AddressLiteral, Domain};
 pub(crate) use host::{is_at_or_below, strip_one_trailing_dot};
-pub use path::{CommandArgument, EsmtpParam, split_command_argument, split_command_argument_bytes};
-pub(crate) use path::{Route, resolve, resolve_route};
+pub(crate) use routing::{Route, resolve_route, route};
 
 /// Why an envelope path was refused as syntax.
 ///
@@ -111,14 +115,14 @@ impl<'a> Host<'a> {
 
     /// The host an address is routed to: the text itself, or, when that is
     /// no host name, the domain Postfix's trivial-rewrite reads in it after
-    /// parsing it again (`path::resolver_view`: `example.com\"` is
+    /// parsing it again (`rfc822::resolver_view`: `example.com\"` is
     /// `example.com`; oracle rows S2368-S2452). A literal is never read so.
     fn parse_routed(text: &str, smtputf8: bool) -> Result<Host<'static>, AddressError> {
         let error = match Host::parse(text, smtputf8) {
             Ok(host) => return Ok(host.into_owned()),
             Err(e) => e,
         };
-        let view = path::resolver_view(text);
+        let view = rfc822::resolver_view(text);
         if view == text || view.starts_with('[') {
             return Err(error);
         }
@@ -302,7 +306,7 @@ impl fmt::Display for Mailbox<'_> {
                 // Not a host name (`example.com"`): every special that
                 // made it so came escaped, and goes out escaped again.
                 for c in domain.chars() {
-                    if path::is_special_in_domain(c) {
+                    if rfc822::is_special_in_domain(c) {
                         f.write_str("\\")?;
                     }
                     write!(f, "{c}")?;
@@ -421,7 +425,7 @@ impl<'a> ForwardPath<'a> {
 /// assert!(parse_reverse_path("<user@>", false).is_err());
 /// ```
 pub fn parse_reverse_path(path: &str, smtputf8: bool) -> Result<ReversePath<'_>, AddressError> {
-    let internal = path::internal_form(path)?;
+    let internal = rfc822::internal_form(path)?;
     if internal.is_empty() {
         return Ok(ReversePath::Null);
     }
@@ -436,7 +440,7 @@ pub fn parse_reverse_path(path: &str, smtputf8: bool) -> Result<ReversePath<'_>,
 /// assert!(parse_forward_path("<>", false).is_err());
 /// ```
 pub fn parse_forward_path(path: &str, smtputf8: bool) -> Result<ForwardPath<'_>, AddressError> {
-    let internal = path::internal_form(path)?;
+    let internal = rfc822::internal_form(path)?;
     if internal.is_empty() {
         return Err(AddressError::NullRecipient);
     }

@@ -1,9 +1,6 @@
-//! From the text after `MAIL FROM:` / `RCPT TO:` to Postfix's internal form.
-//!
-//! Postfix's smtpd tokenizes the command line (`<...>` and `"..."` group
-//! white space), strips one pair of angle brackets, drops a source route,
-//! then runs its RFC 822 address parser and keeps the unquoted ("internal")
-//! form of the single address found. This module reproduces those steps.
+//! From a path token to Postfix's internal form: smtpd strips one pair of
+//! angle brackets and a source route, then runs its RFC 822 address parser
+//! and keeps the unquoted ("internal") form of the single address found.
 
 use std::borrow::Cow;
 
@@ -45,167 +42,6 @@ static PLAIN: [bool; 256] = {
     }
     table
 };
-
-/// One ESMTP parameter of a `MAIL`/`RCPT` command, `KEYWORD[=VALUE]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EsmtpParam<'a> {
-    /// The keyword as written.
-    pub keyword: &'a str,
-    /// The value after `=`, if any.
-    pub value: Option<&'a str>,
-}
-
-/// A command argument split into the path and its ESMTP parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommandArgument<'a> {
-    /// The path token, brackets included, as sent (`<user@example.com>`).
-    pub path: &'a str,
-    /// Whether an `SMTPUTF8` parameter (any case) was given.
-    pub smtputf8: bool,
-    /// The text after the path (already checked to tokenize).
-    params: &'a str,
-}
-
-impl<'a> CommandArgument<'a> {
-    /// The parameters after the path, in order.
-    pub fn params(&self) -> impl Iterator<Item = EsmtpParam<'a>> + 'a {
-        Tokens { rest: self.params }
-            .filter_map(Result::ok)
-            .map(EsmtpParam::parse)
-    }
-}
-
-impl<'a> EsmtpParam<'a> {
-    fn parse(token: &'a str) -> Self {
-        match token.split_once('=') {
-            Some((keyword, value)) => Self {
-                keyword,
-                value: Some(value),
-            },
-            None => Self {
-                keyword: token,
-                value: None,
-            },
-        }
-    }
-}
-
-/// Splits what follows `MAIL FROM:` or `RCPT TO:` into the path and the
-/// ESMTP parameters, the way Postfix's smtpd tokenizes a command line:
-/// white space separates tokens except inside `<...>` (which nests) and
-/// `"..."`, and a backslash escapes the next character.
-///
-/// ```
-/// use envelope_check::split_command_argument;
-/// let arg = split_command_argument(" <kunde@müller.de> SIZE=100 smtputf8").unwrap();
-/// assert_eq!(arg.path, "<kunde@müller.de>");
-/// assert!(arg.smtputf8);
-/// let size = arg.params().next().unwrap();
-/// assert_eq!((size.keyword, size.value), ("SIZE", Some("100")));
-/// ```
-pub fn split_command_argument(arg: &str) -> Result<CommandArgument<'_>, AddressError> {
-    let mut tokens = Tokens { rest: arg };
-    let path = match tokens.next() {
-        None => return Err(AddressError::MissingPath),
-        Some(t) => t?,
-    };
-    // Validate the parameters and look for SMTPUTF8 without collecting them.
-    let params = tokens.rest;
-    let mut smtputf8 = false;
-    for token in tokens {
-        let param = EsmtpParam::parse(token?);
-        smtputf8 |= param.value.is_none() && param.keyword.eq_ignore_ascii_case("SMTPUTF8");
-    }
-    Ok(CommandArgument {
-        path,
-        smtputf8,
-        params,
-    })
-}
-
-/// Like [`split_command_argument`], for raw bytes off the wire: input that is
-/// not UTF-8 is refused as Postfix (with `smtputf8_enable = yes`) does.
-pub fn split_command_argument_bytes(arg: &[u8]) -> Result<CommandArgument<'_>, AddressError> {
-    let text = std::str::from_utf8(arg).map_err(|_| AddressError::InvalidUtf8)?;
-    split_command_argument(text)
-}
-
-/// Postfix smtpd command-line tokens.
-struct Tokens<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Iterator for Tokens<'a> {
-    type Item = Result<&'a str, AddressError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let s = self
-            .rest
-            .trim_start_matches(|c: char| c.is_ascii() && is_smtp_space(c as u8));
-        if s.is_empty() {
-            self.rest = s;
-            return None;
-        }
-        let b = s.as_bytes();
-        let mut i = 0;
-        // Postfix keeps a stack of awaited closers; it only ever holds `>`s
-        // with at most one `"` on top, so a depth and a flag are exact.
-        let mut angle_depth = 0usize;
-        let mut quoted = false;
-        while i < b.len() {
-            let c = b[i];
-            if !TOKEN_SPECIAL[usize::from(c)] {
-                i += 1;
-                continue;
-            }
-            if angle_depth == 0 && !quoted && is_smtp_space(c) {
-                break;
-            }
-            i += 1;
-            match c {
-                b'\\' => i = (i + 1).min(b.len()),
-                b'"' => quoted = !quoted,
-                b'>' if !quoted && angle_depth > 0 => angle_depth -= 1,
-                b'<' if !quoted => angle_depth += 1,
-                _ => {}
-            }
-        }
-        // Keep the cut on a char boundary (a backslash may precede UTF-8).
-        while !s.is_char_boundary(i) {
-            i += 1;
-        }
-        let (token, rest) = s.split_at(i);
-        self.rest = rest;
-        if angle_depth == 0 && !quoted {
-            Some(Ok(token))
-        } else {
-            self.rest = "";
-            Some(Err(AddressError::Unterminated))
-        }
-    }
-}
-
-/// Bytes the command tokenizer must look at; everything else is copied.
-static TOKEN_SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut c = 0;
-    while c < 128 {
-        table[c] = is_smtp_space(c as u8);
-        c += 1;
-    }
-    table[b'\\' as usize] = true;
-    table[b'"' as usize] = true;
-    table[b'<' as usize] = true;
-    table[b'>' as usize] = true;
-    table
-};
-
-/// Postfix's `ISSPACE()` in the C locale, which separates command tokens:
-/// vertical tab and form feed too, but nothing beyond ASCII (oracle rows
-/// S2275-S2282).
-const fn is_smtp_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
-}
 
 /// Postfix's `extract_addr()`: the internal (unquoted) form of the single
 /// address in a path token. An empty result is the null path.
@@ -488,102 +324,11 @@ fn skip_comment(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
-/// Where an address goes once Postfix's routing operators are applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route<'a> {
-    /// Delivered locally (no domain left, or only local domains).
-    Local,
-    /// A remote domain (trailing dot removed), or a bracketed literal.
-    Remote(Cow<'a, str>),
-}
-
-/// Postfix trivial-rewrite's resolver loop: strip local domains, then apply
-/// `user@host` inside the local part, `site!user` (swap_bangpath) and
-/// `user%host` (allow_percent_hack) until a remote domain remains.
-pub(crate) fn resolve_route<'a>(internal: &'a str, is_local: &dyn Fn(&str) -> bool) -> Route<'a> {
-    resolve(internal, is_local).1
-}
-
-/// The resolver loop, with the address it resolves to: `user@remote.domain`,
-/// or for local delivery `user@local.domain` (the last local domain
-/// stripped) or `user`. This is the address Postfix looks up in access maps
-/// (`check_sender_access`).
-///
-/// An empty domain (`user@`) is stripped like a local one; when nothing
-/// else gives the address a domain, the empty one comes back and the result
-/// is `Route::Remote("")`, which no host-name check passes.
-pub(crate) fn resolve<'a>(
-    internal: &'a str,
-    is_local: &dyn Fn(&str) -> bool,
-) -> (Cow<'a, str>, Route<'a>) {
-    fn keep<'a>(addr: Cow<'a, str>, range: std::ops::Range<usize>) -> Cow<'a, str> {
-        match addr {
-            Cow::Borrowed(b) => Cow::Borrowed(&b[range]),
-            Cow::Owned(o) => Cow::Owned(o[range].to_owned()),
-        }
-    }
-    let mut addr: Cow<'a, str> = Cow::Borrowed(internal);
-    // The last local (or empty) domain stripped, `@` included.
-    let mut saved: Option<Cow<'a, str>> = None;
-    for _ in 0..internal.len() + 100 {
-        // A source route left in the local part (`"@a:b"@local.domain`, once
-        // the local domain is stripped) is dropped, as trivial-rewrite does.
-        // When the first `:` is inside an IPv6 literal (`"@"@[IPv6:...]`),
-        // Postfix cuts the literal and the address is invalid (oracle
-        // S903, S915, S920).
-        if addr.starts_with('@')
-            && let Some(colon) = addr.find(':')
-        {
-            if addr[..colon].contains('[') {
-                return (addr, Route::Remote(Cow::Borrowed("")));
-            }
-            let len = addr.len();
-            addr = keep(addr, colon + 1..len);
-            continue;
-        }
-        if let Some(at) = addr.rfind('@') {
-            // Strip one trailing dot of the domain, not `..` or `@.`.
-            let domain = &addr[at + 1..];
-            if domain.len() >= 2 && domain.ends_with('.') && !domain.ends_with("..") {
-                let end = addr.len() - 1;
-                addr = keep(addr, 0..end);
-            }
-            let domain = &addr[at + 1..];
-            if !domain.is_empty() && !is_local(domain) {
-                let domain = keep(addr.clone(), at + 1..addr.len());
-                return (addr, Route::Remote(domain));
-            }
-            let len = addr.len();
-            saved = Some(keep(addr.clone(), at..len));
-            addr = keep(addr, 0..at);
-            continue;
-        }
-        if let Some(bang) = addr.find('!') {
-            addr = Cow::Owned(format!("{}@{}", &addr[bang + 1..], &addr[..bang]));
-            continue;
-        }
-        if let Some(pct) = addr.rfind('%') {
-            let mut o = addr.into_owned();
-            o.replace_range(pct..=pct, "@");
-            addr = Cow::Owned(o);
-            continue;
-        }
-        break;
-    }
-    match saved {
-        // `user@`: the empty domain fails Postfix's host-name check.
-        Some(at) if at.len() == 1 => (
-            Cow::Owned(format!("{addr}@")),
-            Route::Remote(Cow::Borrowed("")),
-        ),
-        Some(at) => (Cow::Owned(format!("{addr}{at}")), Route::Local),
-        None => (addr, Route::Local),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::command::split_command_argument;
+    use crate::address::routing::{Route, resolve_route};
 
     fn internal(s: &str) -> String {
         internal_form(s).unwrap().into_owned()
@@ -759,7 +504,7 @@ mod tests {
         assert_eq!(resolve_route("user@mx.local.net@", &local), Route::Local);
         assert_eq!(resolve_route("user@@", &local), Route::Remote("".into()));
         // The resolved address, as access maps see it.
-        let resolved = |a| resolve(a, &local).0.into_owned();
+        let resolved = |a| crate::address::routing::route(a, &local).0.into_owned();
         assert_eq!(resolved("vip%nx.com@mx.local.net"), "vip@nx.com");
         assert_eq!(resolved("nx.com!vip@mx.local.net"), "vip@nx.com");
         assert_eq!(resolved("user@mx.local.net."), "user@mx.local.net");
