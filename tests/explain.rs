@@ -156,6 +156,11 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorded {
 }
 
 fn events_of<F: FnOnce()>(f: F) -> Vec<Event> {
+    // With one scoped dispatcher alive, tracing-core lets a test on another
+    // thread cache "never" for a callsite it reaches first; a second live
+    // dispatcher makes it ask every dispatcher.
+    static SECOND: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    SECOND.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
     let recorded = Recorded::default();
     let subscriber = tracing_subscriber::registry().with(recorded.clone());
     tracing::subscriber::with_default(subscriber, f);

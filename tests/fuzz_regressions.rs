@@ -1,7 +1,7 @@
 //! Every input a fuzz target ever failed on, replayed on stable `cargo
-//! test` through the same checks the targets run (`fuzz/checks.rs`).
+//! test` through the same checks the targets run (`tests/fuzz_checks/mod.rs`).
 
-#[path = "../fuzz/checks.rs"]
+#[path = "fuzz_checks/mod.rs"]
 mod checks;
 
 /// The seven inputs `cargo fuzz run parse_path` failed on in 3.7 million

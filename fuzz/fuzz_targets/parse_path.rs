@@ -2,7 +2,7 @@
 //! after `MAIL FROM:` / `RCPT TO:` (see `checks::check_path`).
 #![no_main]
 
-#[path = "../checks.rs"]
+#[path = "../../tests/fuzz_checks/mod.rs"]
 mod checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check_path(data));

@@ -2,7 +2,7 @@
 //! its requests (see `checks::check_policy_requests`).
 #![no_main]
 
-#[path = "../checks.rs"]
+#[path = "../../tests/fuzz_checks/mod.rs"]
 mod checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check_policy_requests(data));

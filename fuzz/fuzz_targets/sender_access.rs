@@ -2,7 +2,7 @@
 //! loads (see `checks::check_sender_access`).
 #![no_main]
 
-#[path = "../checks.rs"]
+#[path = "../../tests/fuzz_checks/mod.rs"]
 mod checks;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check_sender_access(data));

@@ -1,5 +1,5 @@
 //! The properties every fuzz target asserts, in one place: the targets in
-//! `fuzz_targets/` call these with the fuzzer's bytes, and
+//! `fuzz/fuzz_targets/` call these with the fuzzer's bytes, and
 //! `tests/fuzz_regressions.rs` calls them with every input that ever
 //! failed, so that stable `cargo test` replays them.
 //!
