@@ -527,3 +527,32 @@ fn approved_senders_apply_inbound_only_and_never_to_non_fqdn() {
     let path = parse_forward_path("<vip@nx.example>", false).unwrap();
     assert_eq!(decide_recipient(&path, &inbound, &nx).code(), 550);
 }
+
+/// "No data" has one form: a backend's empty record list is stored, and
+/// shown in the evidence, as NODATA.
+#[tokio::test]
+async fn an_empty_record_list_is_nodata() {
+    struct Empty;
+    #[envelope_check::async_trait]
+    impl Resolver for Empty {
+        async fn query(&self, _: &str, _: QueryType) -> DnsOutcome {
+            DnsOutcome::Records {
+                records: Vec::new(),
+                ttl: 30,
+            }
+        }
+    }
+    let checker = Checker::new(Empty, Policy::default());
+    let v = checker
+        .rcpt_to("<a@empty.example>", CheckOptions::default().explain(true))
+        .await;
+    assert_eq!(v.code(), 550);
+    let evidence = v.evidence().unwrap();
+    assert!(
+        evidence
+            .queries
+            .iter()
+            .all(|q| q.outcome == Some(DnsOutcome::NoData { negative_ttl: None })),
+        "{evidence:?}"
+    );
+}

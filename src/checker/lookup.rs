@@ -132,7 +132,7 @@ fn store(evidence: &Mutex<DnsEvidence>, qtype: QueryType, outcome: DnsOutcome) {
         QueryType::A => &mut ev.a,
         QueryType::Aaaa => &mut ev.aaaa,
     };
-    *slot = Some(outcome);
+    *slot = Some(outcome.normalized());
 }
 
 /// MX first. A positive MX answer or NXDOMAIN ends the lookup; otherwise

@@ -94,7 +94,9 @@ impl fmt::Display for Transient {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DnsOutcome {
-    /// One or more records of the asked type.
+    /// One or more records of the asked type. An empty list is read as
+    /// [`NoData`](Self::NoData) (see [`normalized`](DnsOutcome::normalized)):
+    /// the checker stores every answer in that one form.
     Records {
         /// The records.
         records: Vec<Record>,
@@ -128,6 +130,18 @@ impl DnsOutcome {
             Self::NoData { .. } | Self::NxDomain { .. } => true,
             Self::Records { records, .. } => records.is_empty(),
             Self::Transient(_) => false,
+        }
+    }
+
+    /// The one form of "no data": an empty [`Records`](Self::Records)
+    /// becomes [`NoData`](Self::NoData) without a negative TTL; anything
+    /// else is returned as it is.
+    pub fn normalized(self) -> Self {
+        match self {
+            Self::Records { records, .. } if records.is_empty() => {
+                Self::NoData { negative_ttl: None }
+            }
+            other => other,
         }
     }
 
