@@ -273,13 +273,16 @@ pub fn run_check_bytes(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Feed stdin from a thread: a long session's replies fill the stdout
-    // pipe before all its commands are written.
+    // Write from another thread: the whole corpus's replies outgrow the
+    // stdout pipe, and the child stops reading until they are read.
     let mut pipe = child.stdin.take().unwrap();
     let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || pipe.write_all(&input));
+    let writer = std::thread::spawn(move || {
+        // A child that exits early (a usage error) need not read it all.
+        let _ = pipe.write_all(&input);
+    });
     let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+    writer.join().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
