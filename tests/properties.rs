@@ -1,17 +1,18 @@
 //! Property tests of the address model and the verdict engine.
 
 mod common;
+#[path = "fuzz_checks/evidence.rs"]
+mod evidence;
 
 use common::block_on;
 
 use std::sync::Arc;
 
 use envelope_check::CheckOptions;
-use envelope_check::engine::{DnsEvidence, decide_recipient, decide_sender};
+use envelope_check::engine::{decide_recipient, decide_sender};
 use envelope_check::{
-    AddressError, Checker, DnsOutcome, Fault, InMemoryResolver, MAX_REPLY_LINE, Policy, Record,
-    Transient, Verdict, engine, parse_forward_path, parse_reverse_path, split_command_argument,
-    split_command_argument_bytes,
+    AddressError, Checker, Fault, InMemoryResolver, MAX_REPLY_LINE, Policy, Verdict, engine,
+    parse_forward_path, parse_reverse_path, split_command_argument, split_command_argument_bytes,
 };
 use proptest::prelude::*;
 
@@ -19,27 +20,7 @@ use proptest::prelude::*;
 /// every kind of DNS evidence.
 fn all_replies(path: &str, smtputf8: bool) -> Vec<String> {
     let policy = Policy::default();
-    let evidences = [
-        DnsEvidence::default(),
-        DnsEvidence {
-            mx: Some(DnsOutcome::NxDomain { negative_ttl: None }),
-            ..Default::default()
-        },
-        DnsEvidence {
-            mx: Some(DnsOutcome::Records {
-                records: vec![Record::Mx {
-                    preference: 0,
-                    exchange: ".".into(),
-                }],
-                ttl: 1,
-            }),
-            ..Default::default()
-        },
-        DnsEvidence {
-            mx: Some(DnsOutcome::Transient(Transient::ServFail)),
-            ..Default::default()
-        },
-    ];
+    let evidences = evidence::samples();
     let mut out = Vec::new();
     match parse_reverse_path(path, smtputf8) {
         Ok(p) => {

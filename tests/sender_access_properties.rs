@@ -2,8 +2,10 @@
 //! unless Postfix would, no map text panics, and every reply stays within
 //! the reply-line bounds.
 
-use envelope_check::engine::{DnsEvidence, decide_sender};
-use envelope_check::{DnsOutcome, Record};
+#[path = "fuzz_checks/evidence.rs"]
+mod evidence;
+
+use envelope_check::engine::decide_sender;
 use envelope_check::{MAX_REPLY_LINE, Policy, Rule, SenderAccess, parse_reverse_path};
 use proptest::prelude::*;
 
@@ -58,26 +60,6 @@ const SENDERS: &[&str] = &[
     "<\"vip\"@nx.example>",
     "<>",
 ];
-
-fn nxdomain() -> DnsEvidence {
-    DnsEvidence {
-        mx: Some(DnsOutcome::NxDomain { negative_ttl: None }),
-        ..Default::default()
-    }
-}
-
-fn exists() -> DnsEvidence {
-    DnsEvidence {
-        mx: Some(DnsOutcome::Records {
-            records: vec![Record::Mx {
-                preference: 10,
-                exchange: "mx.example.".into(),
-            }],
-            ttl: 60,
-        }),
-        ..Default::default()
-    }
-}
 
 /// One physical line of map text.
 fn line() -> impl Strategy<Value = String> {
@@ -188,7 +170,7 @@ proptest! {
         };
         let policy = Policy::builder().sender_access(map).build().unwrap();
         let path = parse_reverse_path(sender, false).unwrap();
-        let verdict = decide_sender(&path, &policy, &nxdomain());
+        let verdict = decide_sender(&path, &policy, &evidence::nxdomain());
         let approved = verdict.is_accept() && verdict.rule() == Rule::SenderAccess;
         prop_assert_eq!(approved, postfix_approves(&text, sender), "map:\n{}", text);
         // And a reject or DUNNO never gives 250 for a domain that does not exist.
@@ -207,7 +189,7 @@ proptest! {
             }
             let policy = Policy::builder().sender_access(map).build().unwrap();
             let path = parse_reverse_path(sender, false).unwrap();
-            let line = decide_sender(&path, &policy, &exists()).to_string();
+            let line = decide_sender(&path, &policy, &evidence::mx_exists()).to_string();
             prop_assert!(line.len() <= MAX_REPLY_LINE);
         }
     }
@@ -228,7 +210,7 @@ proptest! {
         let policy = Policy::builder().sender_access(map).build().unwrap();
         let arg = format!("<{key}>");
         let path = parse_reverse_path(&arg, false).unwrap();
-        let verdict = decide_sender(&path, &policy, &exists());
+        let verdict = decide_sender(&path, &policy, &evidence::mx_exists());
         let line = verdict.to_string();
         prop_assert!(line.len() <= MAX_REPLY_LINE, "{} octets", line.len());
         prop_assert!(!line.chars().any(char::is_control));

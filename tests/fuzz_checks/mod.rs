@@ -16,12 +16,14 @@
 //!   warnings and directives.
 #![allow(dead_code)]
 
-use envelope_check::engine::{DnsEvidence, decide_recipient, decide_sender, syntax_error};
+mod evidence;
+
+use envelope_check::engine::{decide_recipient, decide_sender, syntax_error};
 use envelope_check::{
-    AccessAction, DnsOutcome, ForwardPath, MAX_REPLY_LINE, Mailbox, Policy, PolicyRequestReader,
-    Record, ReversePath, Role, SenderAccess, Transient, Verdict, parse_forward_path,
-    parse_internal_forward_path, parse_internal_reverse_path, parse_reverse_path,
-    split_command_argument, split_command_argument_bytes,
+    AccessAction, ForwardPath, MAX_REPLY_LINE, Mailbox, Policy, PolicyRequestReader, ReversePath,
+    Role, SenderAccess, Verdict, parse_forward_path, parse_internal_forward_path,
+    parse_internal_reverse_path, parse_reverse_path, split_command_argument,
+    split_command_argument_bytes,
 };
 
 /// A reply line fits in 512 octets with its CRLF and holds no control
@@ -38,32 +40,6 @@ pub(crate) fn check_reply_line(line: &str) {
     );
 }
 
-/// The DNS situations a verdict is rendered under: nothing asked yet,
-/// NXDOMAIN, null MX and SERVFAIL.
-fn evidences() -> [DnsEvidence; 4] {
-    [
-        DnsEvidence::default(),
-        DnsEvidence {
-            mx: Some(DnsOutcome::NxDomain { negative_ttl: None }),
-            ..Default::default()
-        },
-        DnsEvidence {
-            mx: Some(DnsOutcome::Records {
-                records: vec![Record::Mx {
-                    preference: 0,
-                    exchange: ".".into(),
-                }],
-                ttl: 1,
-            }),
-            ..Default::default()
-        },
-        DnsEvidence {
-            mx: Some(DnsOutcome::Transient(Transient::ServFail)),
-            ..Default::default()
-        },
-    ]
-}
-
 fn check_verdict(verdict: &Verdict) {
     check_reply_line(&verdict.to_string());
     if let Some(reject) = verdict.reject() {
@@ -72,13 +48,13 @@ fn check_verdict(verdict: &Verdict) {
 }
 
 fn check_sender(path: &ReversePath<'_>, policy: &Policy) {
-    for evidence in evidences() {
+    for evidence in evidence::samples() {
         check_verdict(&decide_sender(path, policy, &evidence));
     }
 }
 
 fn check_recipient(path: &ForwardPath<'_>, policy: &Policy) {
-    for evidence in evidences() {
+    for evidence in evidence::samples() {
         check_verdict(&decide_recipient(path, policy, &evidence));
     }
 }
@@ -190,7 +166,7 @@ pub(crate) fn check_policy_requests(data: &[u8]) {
         let get = |k: &str| request.get(k).unwrap_or("");
         match parse_internal_reverse_path(get("sender"), true) {
             Ok(path) => {
-                for evidence in evidences() {
+                for evidence in evidence::samples() {
                     respond(&decide_sender(&path, &policy, &evidence));
                 }
             }
@@ -198,7 +174,7 @@ pub(crate) fn check_policy_requests(data: &[u8]) {
         }
         match parse_internal_forward_path(get("recipient"), true) {
             Ok(path) => {
-                for evidence in evidences() {
+                for evidence in evidence::samples() {
                     respond(&decide_recipient(&path, &policy, &evidence));
                 }
             }
@@ -271,7 +247,7 @@ pub(crate) fn check_sender_access(data: &[u8]) {
         .expect("a loaded map builds a policy");
     for sender in MAP_SENDERS {
         let path = parse_reverse_path(sender, false).expect("the senders parse");
-        for dns in evidences() {
+        for dns in evidence::samples() {
             let verdict = decide_sender(&path, &policy, &dns);
             check_verdict(&verdict);
             if let Some(found) = verdict.access_match() {
