@@ -8,11 +8,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::dns::{Behaviour, OracleServer, RawServer};
+use common::dns::{Behaviour, OracleServer, RawServer, loopback_config};
 use envelope_check::CheckOptions;
-use envelope_check::hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-};
+use envelope_check::hickory_resolver::config::{ResolveHosts, ResolverConfig, ResolverOpts};
 use envelope_check::{
     Checker, DnsOutcome, HickoryError, HickoryOptions, HickoryResolver, Policy, QueryType,
     Resolver, Transient,
@@ -225,17 +223,6 @@ async fn cname_records_are_filtered_out() {
         }
         other => panic!("{other:?}"),
     }
-}
-
-/// hickory's configuration for one loopback server, through our re-export.
-fn loopback_config(addr: SocketAddr) -> ResolverConfig {
-    let mut udp = ConnectionConfig::udp();
-    udp.port = addr.port();
-    let mut tcp = ConnectionConfig::tcp();
-    tcp.port = addr.port();
-    let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
-    ns.connections = vec![udp, tcp];
-    ResolverConfig::from_name_servers(vec![ns])
 }
 
 #[tokio::test]

@@ -32,12 +32,13 @@ use hickory_server::zone_handler::{AxfrPolicy, Catalog, MessageResponseBuilder, 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 
-/// A bare hickory resolver for `addr` (UDP with TCP fallback, no hosts
-/// file, 2 s timeout, one attempt: as `HickoryOptions::default()`), the
-/// baseline the benches compare the crate against.
-pub fn bare_resolver(addr: SocketAddr, cache_size: u64) -> hickory_resolver::TokioResolver {
-    use hickory_resolver::config::{
-        ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+/// hickory's configuration for one loopback server (UDP with TCP
+/// fallback on the same port), through the crate's re-export.
+pub fn loopback_config(
+    addr: SocketAddr,
+) -> envelope_check::hickory_resolver::config::ResolverConfig {
+    use envelope_check::hickory_resolver::config::{
+        ConnectionConfig, NameServerConfig, ResolverConfig,
     };
     let mut udp = ConnectionConfig::udp();
     udp.port = addr.port();
@@ -45,13 +46,21 @@ pub fn bare_resolver(addr: SocketAddr, cache_size: u64) -> hickory_resolver::Tok
     tcp.port = addr.port();
     let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
     ns.connections = vec![udp, tcp];
+    ResolverConfig::from_name_servers(vec![ns])
+}
+
+/// A bare hickory resolver for `addr` (no hosts file, 2 s timeout, one
+/// attempt: as `HickoryOptions::default()`), the baseline the benches
+/// compare the crate against.
+pub fn bare_resolver(addr: SocketAddr, cache_size: u64) -> hickory_resolver::TokioResolver {
+    use hickory_resolver::config::{ResolveHosts, ResolverOpts};
     let mut opts = ResolverOpts::default();
     opts.cache_size = cache_size;
     opts.use_hosts_file = ResolveHosts::Never;
     opts.timeout = Duration::from_secs(2);
     opts.attempts = 1;
     hickory_resolver::TokioResolver::builder_with_config(
-        ResolverConfig::from_parts(None, vec![], vec![ns]),
+        loopback_config(addr),
         hickory_resolver::net::runtime::TokioRuntimeProvider::default(),
     )
     .with_options(opts)
