@@ -13,6 +13,7 @@
 //!   dropped with a warning.
 //! - Text after a NUL character is ignored (Postfix reads C strings).
 
+use super::shown;
 use std::fmt;
 
 /// Postfix's `ISSPACE`: ASCII white space only, never Unicode spaces.
@@ -109,7 +110,6 @@ impl TableWarning {
 impl fmt::Display for TableWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let line = self.line();
-        let clean = |s: &str| super::shown(s);
         match self {
             Self::LeadingWhitespace { .. } => {
                 write!(
@@ -120,7 +120,7 @@ impl fmt::Display for TableWarning {
             Self::MissingValue { key, .. } => write!(
                 f,
                 "line {line}: expected format: key whitespace value; \"{}\" ignored",
-                clean(key)
+                shown(key)
             ),
             Self::NulCharacter { .. } => {
                 write!(f, "line {line}: text after a NUL character ignored")
@@ -128,22 +128,22 @@ impl fmt::Display for TableWarning {
             Self::DuplicateKey { key, .. } => write!(
                 f,
                 "line {line}: duplicate key \"{}\": the first entry is kept",
-                clean(key)
+                shown(key)
             ),
             Self::NeverMatches { key, .. } => write!(
                 f,
                 "line {line}: key \"{}\" never matches in a Postfix access map",
-                clean(key)
+                shown(key)
             ),
             Self::IgnoredAction { value, .. } => write!(
                 f,
                 "line {line}: action \"{}\" is malformed; Postfix ignores it (DUNNO)",
-                clean(value)
+                shown(value)
             ),
             Self::NumericPermit { value, .. } => write!(
                 f,
                 "line {line}: all-numeric value \"{}\" is a permit (OK) in Postfix",
-                clean(value)
+                shown(value)
             ),
         }
     }

@@ -107,9 +107,7 @@ impl<'a> Host<'a> {
     fn parse_resolvable(text: &'a str, smtputf8: bool) -> Result<Option<Self>, AddressError> {
         match Self::parse(text, smtputf8) {
             Ok(host) => Ok(Some(host)),
-            Err(e) => Self::parse_routed(text, smtputf8)
-                .map(|_| None)
-                .map_err(|_| e),
+            Err(e) => Self::reread(text, smtputf8, e).map(|_| None),
         }
     }
 
@@ -118,10 +116,19 @@ impl<'a> Host<'a> {
     /// parsing it again (`rfc822::resolver_view`: `example.com\"` is
     /// `example.com`; oracle rows S2368-S2452). A literal is never read so.
     fn parse_routed(text: &str, smtputf8: bool) -> Result<Host<'static>, AddressError> {
-        let error = match Host::parse(text, smtputf8) {
-            Ok(host) => return Ok(host.into_owned()),
-            Err(e) => e,
-        };
+        match Host::parse(text, smtputf8) {
+            Ok(host) => Ok(host.into_owned()),
+            Err(e) => Self::reread(text, smtputf8, e),
+        }
+    }
+
+    /// The domain in `text`, which did not parse as a host (`error`), as
+    /// trivial-rewrite reads it; else `error` itself.
+    fn reread(
+        text: &str,
+        smtputf8: bool,
+        error: AddressError,
+    ) -> Result<Host<'static>, AddressError> {
         let view = rfc822::resolver_view(text);
         if view == text || view.starts_with('[') {
             return Err(error);
