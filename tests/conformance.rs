@@ -55,15 +55,14 @@ async fn every_oracle_row_matches_postfix() {
     );
 }
 
-/// The DNS situations added later (`zone_extra.txt`, rows S951-S978 and
+/// The DNS situations added later (`dns.zone`, rows S951-S978 and
 /// R951-R978): DNAME, lame delegations (450, never 5xx), wildcards beside
 /// explicit names and empty non-terminals, wildcard CNAMEs, a 14-hop CNAME
 /// chain, a 40-record MX set, TTL 0, mixed-case owners.
 #[tokio::test]
 async fn every_added_dns_row_matches_postfix() {
     let mut dns = common::oracle_dns();
-    dns.load_zone(common::ZONE_EXTRA)
-        .expect("zone_extra.txt loads");
+    dns.load_zone(common::ZONE_EXTRA).expect("dns.zone loads");
     let checker = Checker::new(dns, common::oracle_policy());
     let mut failures = Vec::new();
     let cases = common::dns_cases();
@@ -90,7 +89,7 @@ async fn every_added_dns_row_matches_postfix() {
     );
 }
 
-/// Approved-sender keys as a Postfix access map has them (`approved_extra`,
+/// Approved-sender keys as a Postfix access map has them (`approved.map`,
 /// rows S1401-S1410): `domain` covers its subdomains, `user@` a local part
 /// at any domain; `.domain` and `@domain` keys never match, and are
 /// reported as warnings.

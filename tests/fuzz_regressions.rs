@@ -40,7 +40,7 @@ fn the_corpus_maps_pass_the_sender_access_checks() {
         include_str!("data/sender_access_b.map"),
         include_str!("data/sender_access_c.map"),
         include_str!("data/approved_senders"),
-        include_str!("data/approved_extra"),
+        include_str!("data/approved.map"),
         "<> DISCARD\n  x\nu@ HOLD a\tb\r\n.x OK\n\0\n",
     ] {
         checks::check_sender_access(map.as_bytes());

@@ -18,11 +18,11 @@ pub const APPROVED: &str = include_str!("../data/approved_senders");
 pub const DEVIATIONS: &str = include_str!("../data/DEVIATIONS.md");
 /// DNS situations added after the first corpus (DNAME, lame delegations,
 /// wildcards beside explicit names, long CNAME chains, ...), and their rows.
-pub const ZONE_EXTRA: &str = include_str!("../data/zone_extra.txt");
+pub const ZONE_EXTRA: &str = include_str!("../data/dns.zone");
 pub const DNS_CASES: &str = include_str!("../data/dns_cases.tsv");
 /// More approved-sender keys (domain, `.domain`, `user@`, `@domain`), and
 /// the rows Postfix answered with them.
-pub const APPROVED_EXTRA: &str = include_str!("../data/approved_extra");
+pub const APPROVED_EXTRA: &str = include_str!("../data/approved.map");
 pub const APPROVED_CASES: &str = include_str!("../data/approved_cases.tsv");
 
 /// Rows in `cases.tsv`, counted from the data (header excluded).
@@ -118,12 +118,12 @@ pub fn cases() -> Vec<Case> {
     parse_cases(CASES)
 }
 
-/// The rows for the approved-sender keys in `approved_extra`.
+/// The rows for the approved-sender keys in `approved.map`.
 pub fn approved_cases() -> Vec<Case> {
     parse_cases(APPROVED_CASES)
 }
 
-/// The rows for the DNS data added in `zone_extra.txt`.
+/// The rows for the DNS data added in `dns.zone`.
 pub fn dns_cases() -> Vec<Case> {
     parse_cases(DNS_CASES)
 }
