@@ -335,10 +335,10 @@ fn is_dot_atom(s: &str) -> bool {
 }
 
 /// The `<address>` text of a reply, sanitized as Postfix's `printable()`
-/// sanitizes its reject texts: every control character becomes a space
-/// (oracle rows S2273-S2297), so input can never break a reply line.
-/// Postfix keeps the C1 controls (U+0080-U+009F) of UTF-8 text; we replace
-/// them too (`tests/data/DEVIATIONS.md`).
+/// sanitizes its reject texts: every control character becomes a space,
+/// so input can never break a reply line. Postfix keeps the C1 controls
+/// (U+0080-U+009F) of UTF-8 text; we replace them too (see "Deviations from
+/// Postfix" in the crate documentation).
 #[derive(Debug, Clone, Copy)]
 pub struct Echo<'a>(&'a str);
 

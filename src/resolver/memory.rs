@@ -260,8 +260,8 @@ impl InMemoryResolver {
         Ok(())
     }
 
-    /// Reads fault lines, `NAME KIND` (the oracle's `faults.txt` format);
-    /// `#` starts a comment.
+    /// Reads fault lines, `NAME KIND` (one per line; `KIND` as
+    /// [`Fault::parse`] reads it); `#` starts a comment.
     pub fn load_faults(&mut self, text: &str) -> Result<(), LoadError> {
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
