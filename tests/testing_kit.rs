@@ -1,0 +1,325 @@
+//! The property-testing kit (`envelope_check::testing`, feature
+//! `proptest`): its labels agree with the parser and the checker, its
+//! samples shrink within their class, a sample of every class agrees with
+//! a real Postfix row by row, and the corpus table replays.
+#![cfg(feature = "proptest")]
+
+mod common;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use envelope_check::testing::{self, Class, Expected, ReplyClass, Sample};
+use envelope_check::{
+    CheckOptions, Checker, InMemoryResolver, Policy, Role, parse_forward_path, parse_reverse_path,
+    split_command_argument,
+};
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
+
+type Generator = fn(Class) -> BoxedStrategy<Sample>;
+
+const GENERATORS: [(&str, Generator); 5] = [
+    ("reverse_path", testing::reverse_path),
+    ("forward_path", testing::forward_path),
+    ("mailbox", testing::mailbox),
+    ("local_part", testing::local_part),
+    ("domain", testing::domain),
+];
+
+/// Checks one sample against the crate: the checker's reply on an empty
+/// DNS is the sample's, in both roles, and the parser reads the labelled
+/// mailbox and domain.
+struct Judge {
+    runtime: tokio::runtime::Runtime,
+    checker: Checker<InMemoryResolver>,
+}
+
+impl Judge {
+    fn new() -> Self {
+        Self {
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            checker: Checker::new(InMemoryResolver::new(), Policy::default()),
+        }
+    }
+
+    fn reply(&self, sample: &Sample, role: Role) -> String {
+        let verdict = match role {
+            Role::Sender => self.runtime.block_on(
+                self.checker
+                    .mail_from(&sample.mail_from_argument(), CheckOptions::default()),
+            ),
+            Role::Recipient => self.runtime.block_on(self.checker.rcpt_to(
+                &sample.path,
+                CheckOptions::default().smtputf8(sample.smtputf8),
+            )),
+        };
+        verdict.to_string()
+    }
+
+    fn check(&self, sample: &Sample) -> Result<(), String> {
+        for role in [Role::Sender, Role::Recipient] {
+            let want = sample.reply_on_empty_dns(role);
+            let got = self.reply(sample, role);
+            if got != want {
+                return Err(format!(
+                    "{role:?} {sample:?}\n   want {want}\n    got {got}"
+                ));
+            }
+            let Ok(arg) = split_command_argument(&sample.path) else {
+                continue;
+            };
+            let mailbox = match role {
+                Role::Sender => parse_reverse_path(arg.path, sample.smtputf8)
+                    .ok()
+                    .and_then(|p| p.mailbox().cloned()),
+                Role::Recipient => parse_forward_path(arg.path, sample.smtputf8)
+                    .ok()
+                    .map(|p| p.mailbox().clone()),
+            };
+            let Some(mailbox) = mailbox else { continue };
+            if matches!(sample.expected(role), Expected::BadSyntax) {
+                continue;
+            }
+            if Some(mailbox.internal()) != sample.mailbox.as_deref() {
+                return Err(format!(
+                    "{role:?} {sample:?}: parsed {:?}",
+                    mailbox.internal()
+                ));
+            }
+            if let Expected::Lookup { domain } = sample.expected(role) {
+                let parsed = mailbox.domain().map(|d| d.ascii());
+                if parsed != Some(domain.as_str()) {
+                    return Err(format!("{role:?} {sample:?}: parsed domain {parsed:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            max_shrink_iters: 100_000,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    )
+}
+
+/// Every strategy, every class: 300 samples each, and each one's labels
+/// agree with the checker (exact reply in both roles, echo included) and
+/// the parser (internal form, looked-up domain).
+#[test]
+fn labels_agree_with_the_crate() {
+    let judge = Judge::new();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, generator) in GENERATORS {
+        for class in Class::ALL {
+            let mut runner = runner(300);
+            for _ in 0..300 {
+                let sample = generator(class).new_tree(&mut runner).unwrap().current();
+                assert_eq!(sample.class, class);
+                checked += 1;
+                if let Err(e) = judge.check(&sample) {
+                    failures.push(format!("{name}({class}): {e}"));
+                }
+            }
+        }
+    }
+    failures.truncate(20);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checked, 5 * 13 * 300);
+}
+
+/// Each class of the path strategies reaches every outcome it documents:
+/// the strategies are not stuck on one form.
+#[test]
+fn every_class_reaches_its_outcomes() {
+    let mut runner = runner(1);
+    let mut seen: BTreeMap<(Class, &str, &str), usize> = BTreeMap::new();
+    let kind = |e: &Expected| match e {
+        Expected::Accept => "accept",
+        Expected::Lookup { .. } => "lookup",
+        Expected::DomainNotFound => "not-found",
+        Expected::NotFullyQualified => "504",
+        Expected::BadSyntax => "501",
+        _ => "other",
+    };
+    for class in Class::ALL {
+        for _ in 0..400 {
+            let s = testing::reverse_path(class)
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            *seen
+                .entry((class, kind(&s.sender), kind(&s.recipient)))
+                .or_default() += 1;
+        }
+    }
+    let has = |class, sender, recipient| seen.contains_key(&(class, sender, recipient));
+    assert!(has(Class::Valid, "lookup", "lookup"));
+    assert!(has(Class::BadSyntax, "501", "501"));
+    assert!(has(Class::NotFullyQualified, "504", "504"));
+    assert!(has(Class::NullSender, "accept", "501"));
+    assert!(has(Class::Postmaster, "504", "accept"));
+    assert!(has(Class::LiteralValid, "accept", "accept"));
+    assert!(has(Class::LiteralInvalid, "501", "501"));
+    assert!(has(Class::Idn, "lookup", "lookup"));
+    assert!(has(Class::Idn, "501", "501"));
+    for outcome in ["lookup", "not-found", "501"] {
+        assert!(has(Class::LengthEdge, outcome, outcome), "{outcome}");
+    }
+    assert!(has(Class::Quoted, "lookup", "lookup"));
+    assert!(has(Class::SourceRoute, "lookup", "lookup"));
+    assert!(has(Class::SourceRoute, "504", "504"));
+    assert!(has(Class::UnicodeSpace, "lookup", "lookup"));
+    assert!(has(Class::UnicodeSpace, "501", "501"));
+    for outcome in ["lookup", "504", "accept", "501"] {
+        assert!(has(Class::Unterminated, outcome, outcome), "{outcome}");
+    }
+    // Nothing outside what each class documents.
+    for (class, sender, recipient) in seen.keys() {
+        let ok = match class {
+            Class::Valid | Class::Quoted => [*sender, *recipient] == ["lookup", "lookup"],
+            Class::NullSender => [*sender, *recipient] == ["accept", "501"],
+            Class::Postmaster => [*sender, *recipient] == ["504", "accept"],
+            Class::LiteralValid => sender == recipient && *sender == "accept",
+            Class::LiteralInvalid | Class::BadSyntax => sender == recipient && *sender == "501",
+            Class::NotFullyQualified => sender == recipient && *sender == "504",
+            _ => sender == recipient,
+        };
+        assert!(ok, "{class}: sender {sender}, recipient {recipient}");
+    }
+}
+
+/// A failing case shrinks within its class: every value the shrinker
+/// tries, down to the minimal one, has the class's outcome and agrees with
+/// the crate. The property fails on every path longer than 1 octet, so the
+/// shrinker goes as far as it can.
+#[test]
+fn shrinking_stays_in_class() {
+    let judge = Judge::new();
+    let mut minimal = BTreeMap::new();
+    for class in Class::ALL {
+        for (name, generator) in &GENERATORS[..3] {
+            let tried = RefCell::new(Vec::new());
+            let mut runner = runner(1);
+            let first = generator(class).new_tree(&mut runner).unwrap().current();
+            let result = runner.run(&generator(class), |sample| {
+                tried.borrow_mut().push(sample.clone());
+                if sample.path.len() > 1 {
+                    Err(TestCaseError::fail("too long"))
+                } else {
+                    Ok(())
+                }
+            });
+            let Err(TestError::Fail(_, min)) = result else {
+                panic!("{name}({class}) did not fail: {result:?}");
+            };
+            let tried = tried.into_inner();
+            assert!(
+                tried.len() > 1 || class == Class::NullSender,
+                "{name}({class}) never shrank"
+            );
+            for sample in tried.iter().chain([&min]) {
+                assert_eq!(sample.class, class);
+                // The kind of outcome stays: a 504 never becomes a 501.
+                let same_kind = |a: &Expected, b: &Expected| {
+                    std::mem::discriminant(a) == std::mem::discriminant(b)
+                        || class_has_several_outcomes(class)
+                };
+                if !class_has_several_outcomes(class) {
+                    assert!(
+                        same_kind(&sample.sender, &first.sender),
+                        "{name}({class}): {sample:?}"
+                    );
+                }
+                if let Err(e) = judge.check(sample) {
+                    panic!("{name}({class}) shrank to a mislabelled value: {e}");
+                }
+            }
+            if *name == "reverse_path" {
+                minimal.insert(class, min.path.clone());
+            }
+        }
+    }
+    eprintln!("{minimal:#?}");
+    // The minimal paths are small, and the 504 one is `<a@a>`'s shape.
+    assert_eq!(minimal[&Class::NotFullyQualified], "<0@a>");
+    assert_eq!(minimal[&Class::NullSender], "<>");
+    for (class, path) in &minimal {
+        assert!(
+            path.chars().count() <= 40 || *class == Class::LengthEdge,
+            "{class}: {path}"
+        );
+    }
+}
+
+/// Classes whose strategy mixes forms with different outcomes (a shrink
+/// may move from one form to another of the same class, each labelled).
+fn class_has_several_outcomes(class: Class) -> bool {
+    matches!(
+        class,
+        Class::Idn
+            | Class::LengthEdge
+            | Class::SourceRoute
+            | Class::UnicodeSpace
+            | Class::Unterminated
+    )
+}
+
+/// The corpus table holds every in-scope row of the corpus, with Postfix's
+/// reply and its class, and replays through the crate's checker on the
+/// same DNS and configuration (the deviating rows differ, and only they).
+#[test]
+fn the_corpus_table_replays() {
+    let rows = testing::corpus();
+    assert_eq!(rows.len(), common::IN_SCOPE);
+    let deviations = common::deviations();
+    assert_eq!(rows.iter().filter(|r| r.deviates).count(), deviations.len());
+    let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
+    for row in rows {
+        *by_class.entry(format!("{:?}", row.class)).or_default() += 1;
+        match row.class {
+            ReplyClass::Accept => assert!(row.reply.starts_with("250 ")),
+            ReplyClass::BadSyntax => assert!(row.reply.starts_with("501 ")),
+            ReplyClass::NotFullyQualified => assert!(row.reply.starts_with("504 ")),
+            ReplyClass::TempFail => assert!(row.reply.starts_with("450 ")),
+            _ => assert!(row.reply.starts_with("55")),
+        }
+    }
+    assert_eq!(by_class.len(), 6, "{by_class:?}");
+    let checker = Checker::new(testing::corpus_resolver(), testing::corpus_policy());
+    let cases = common::cases();
+    common::block_on(async {
+        for row in rows {
+            let verdict = match row.role {
+                Role::Sender => {
+                    checker
+                        .mail_from(&row.mail_from_argument(), CheckOptions::default())
+                        .await
+                }
+                Role::Recipient => {
+                    checker
+                        .rcpt_to(row.path, CheckOptions::default().smtputf8(row.smtputf8))
+                        .await
+                }
+            };
+            let case = cases.iter().find(|c| c.id == row.id).unwrap();
+            assert_eq!(row.reply, case.expected(), "{}", row.id);
+            let want = common::our_reply(case, &deviations);
+            assert_eq!(verdict.to_string(), want, "{}", row.id);
+            assert_eq!(row.deviates, want != row.reply, "{}", row.id);
+        }
+    });
+}
