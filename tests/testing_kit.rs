@@ -323,3 +323,102 @@ fn the_corpus_table_replays() {
         }
     });
 }
+
+/// The oracle sample: paths drawn from every class, answered by a real
+/// Postfix 3.7 on the corpus's DNS (`generated_case_defs.tsv` →
+/// `generated_cases.tsv`). Each row's note holds the class and the reply
+/// the labels predict on an empty DNS; none of the drawn domains exists in
+/// the corpus's DNS, so Postfix's reply must be that prediction, and the
+/// crate's checker must give the same reply.
+const GENERATED_CASES: &str = include_str!("data/generated_cases.tsv");
+
+#[test]
+fn the_oracle_sample_agrees_with_postfix_row_by_row() {
+    let cases = common::parse_cases(GENERATED_CASES);
+    let checker = common::oracle_checker();
+    let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let (class, predicted) = case.note.split_once(": ").expect("class: reply");
+        *per_class.entry(class).or_default() += 1;
+        if case.expected() != predicted {
+            failures.push(format!(
+                "{} {:?} ({class}): the label predicts\n    {predicted}\n  Postfix said\n    {}",
+                case.id,
+                case.address,
+                case.expected()
+            ));
+        }
+        let ours = common::block_on(async {
+            if case.is_mail() {
+                checker
+                    .mail_from(&case.mail_argument(), CheckOptions::default())
+                    .await
+            } else {
+                checker
+                    .rcpt_to(&case.address, CheckOptions::default().smtputf8(case.smtputf8))
+                    .await
+            }
+        });
+        if ours.to_string() != case.expected() {
+            failures.push(format!(
+                "{} {:?}: the crate says\n    {ours}\n  Postfix said\n    {}",
+                case.id,
+                case.address,
+                case.expected()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(cases.len() >= 500, "{} rows", cases.len());
+    for class in Class::ALL {
+        assert!(per_class.contains_key(class.as_str()), "no {class} row");
+    }
+    assert_eq!(per_class.len(), Class::ALL.len(), "{per_class:?}");
+}
+
+/// Writes the oracle's input for the sample above: 24 paths per class and
+/// role (fewer where a class has fewer distinct forms), drawn with a fixed
+/// seed. Run it by hand, give the file to the oracle, and keep its answer
+/// as `generated_cases.tsv`.
+#[test]
+#[ignore = "writes tests/data/generated_case_defs.tsv for an oracle round"]
+fn write_the_oracle_sample() {
+    let mut out = String::from(
+        "# generated_case_defs.tsv -- paths drawn from envelope_check::testing,\n\
+         # 24 per class and role with a fixed seed (tests/testing_kit.rs,\n\
+         # write_the_oracle_sample). The note is the class and the reply its\n\
+         # labels predict when no domain exists.\n\
+         id\tcommand\taddress\tsmtputf8\tnote\n",
+    );
+    let mut runner = runner(1);
+    let mut seen = std::collections::HashSet::new();
+    let mut n = 4000;
+    for class in Class::ALL {
+        for (role, prefix, command) in [(Role::Sender, 'S', "MAIL"), (Role::Recipient, 'R', "RCPT")] {
+            let mut drawn = 0;
+            for _ in 0..500 {
+                if drawn == 24 {
+                    break;
+                }
+                let s = testing::reverse_path(class)
+                    .new_tree(&mut runner)
+                    .unwrap()
+                    .current();
+                if !seen.insert((role, s.path.clone(), s.smtputf8)) {
+                    continue;
+                }
+                assert!(!s.path.contains(['\t', '\n', '\r']));
+                n += 1;
+                drawn += 1;
+                let utf8 = if s.smtputf8 { "yes" } else { "no" };
+                out.push_str(&format!(
+                    "{prefix}{n}\t{command}\t{}\t{utf8}\t{class}: {}\n",
+                    s.path,
+                    s.reply_on_empty_dns(role)
+                ));
+            }
+        }
+    }
+    std::fs::write(common::data("generated_case_defs.tsv"), out).unwrap();
+}

@@ -76,7 +76,8 @@ pub enum Class {
     /// A mailbox with no domain or a one-label domain (`<user>`,
     /// `<user@mail>`, `<user@com.>`): `504`.
     NotFullyQualified,
-    /// The null path `<>`: accepted as a sender, `501` as a recipient.
+    /// The null path `<>` (and `< >`, `<"">`, `<(comment)>`, which Postfix
+    /// reads as empty): accepted as a sender, `501` as a recipient.
     NullSender,
     /// The bare `<postmaster>`, in any case: accepted as a recipient, `504`
     /// as a sender.

@@ -534,8 +534,17 @@ fn mailbox_parts(class: Class) -> BoxedStrategy<Parts> {
             .prop_map(|(hops, sep, (local, domain))| {
                 let route: Vec<String> = hops.into_iter().map(|(h, _)| format!("@{h}")).collect();
                 let target = with_domain(local, domain);
+                let text = format!("{}:{}", route.join(sep), target.text);
+                // Postfix drops the route up to its first `:`, once: of
+                // `@a:@b:user@x` the address `@b:user@x` is left, which
+                // routes to `x`.
+                let internal = target
+                    .internal
+                    .as_ref()
+                    .map(|_| text[text.find(':').map_or(0, |c| c + 1)..].to_owned());
                 Parts {
-                    text: format!("{}:{}", route.join(sep), target.text),
+                    text,
+                    internal,
                     ..target
                 }
             })
@@ -678,13 +687,20 @@ fn path(class: Class) -> BoxedStrategy<Sample> {
     }
 }
 
-/// The path forms for a mailbox of `class`: the source route, unterminated
-/// constructs and the null path keep their angle brackets (without them
-/// Postfix reads them otherwise).
+/// The path forms for a mailbox of `class`: the source route and
+/// unterminated constructs keep their angle brackets (without them
+/// Postfix reads them otherwise); the null path has its own forms.
 fn wrap_for(class: Class, m: &Parts) -> BoxedStrategy<String> {
     match class {
         Class::SourceRoute | Class::Unterminated => Just(format!("<{}>", m.text)).boxed(),
-        Class::NullSender => Just("<>".to_owned()).boxed(),
+        // What is left once spaces, quotes and comments are read is empty.
+        Class::NullSender => prop_oneof![
+            4 => Just("<>".to_owned()),
+            1 => Just("< >".to_owned()),
+            1 => Just("<\"\">".to_owned()),
+            1 => "[a-z]{0,4}".prop_map(|c| format!("<({c})>")),
+        ]
+        .boxed(),
         _ => wrap(&m.text),
     }
 }
