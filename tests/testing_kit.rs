@@ -356,7 +356,10 @@ fn the_oracle_sample_agrees_with_postfix_row_by_row() {
                     .await
             } else {
                 checker
-                    .rcpt_to(&case.address, CheckOptions::default().smtputf8(case.smtputf8))
+                    .rcpt_to(
+                        &case.address,
+                        CheckOptions::default().smtputf8(case.smtputf8),
+                    )
                     .await
             }
         });
@@ -395,7 +398,8 @@ fn write_the_oracle_sample() {
     let mut seen = std::collections::HashSet::new();
     let mut n = 4000;
     for class in Class::ALL {
-        for (role, prefix, command) in [(Role::Sender, 'S', "MAIL"), (Role::Recipient, 'R', "RCPT")] {
+        for (role, prefix, command) in [(Role::Sender, 'S', "MAIL"), (Role::Recipient, 'R', "RCPT")]
+        {
             let mut drawn = 0;
             for _ in 0..500 {
                 if drawn == 24 {
@@ -421,4 +425,25 @@ fn write_the_oracle_sample() {
         }
     }
     std::fs::write(common::data("generated_case_defs.tsv"), out).unwrap();
+}
+
+/// `examples/property_test_your_mta.rs`, the worked example of the README:
+/// it property-tests a `MAIL FROM` handler in every class and replays every
+/// sender row of the corpus where the crate does not deviate.
+#[test]
+fn the_worked_example_runs() {
+    let out = std::process::Command::new(common::example_binary("property_test_your_mta"))
+        .output()
+        .expect("the example runs");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{stderr}");
+    let senders = testing::corpus()
+        .iter()
+        .filter(|r| r.role == Role::Sender && !r.deviates)
+        .count();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("13 classes property-tested\n{senders} Postfix replies replayed\n")
+    );
+    assert!(senders > 1_800, "{senders}");
 }
