@@ -212,21 +212,8 @@ fn shrinking_stays_in_class() {
     let mut minimal = BTreeMap::new();
     for class in Class::ALL {
         for (name, generator) in &GENERATORS[..3] {
-            let tried = RefCell::new(Vec::new());
-            let mut runner = runner(1);
-            let first = generator(class).new_tree(&mut runner).unwrap().current();
-            let result = runner.run(&generator(class), |sample| {
-                tried.borrow_mut().push(sample.clone());
-                if sample.path.len() > 1 {
-                    Err(TestCaseError::fail("too long"))
-                } else {
-                    Ok(())
-                }
-            });
-            let Err(TestError::Fail(_, min)) = result else {
-                panic!("{name}({class}) did not fail: {result:?}");
-            };
-            let tried = tried.into_inner();
+            let first = generator(class).new_tree(&mut runner(1)).unwrap().current();
+            let (tried, min) = shrink_trail(*generator, class);
             assert!(
                 tried.len() > 1 || class == Class::NullSender,
                 "{name}({class}) never shrank"
@@ -253,9 +240,8 @@ fn shrinking_stays_in_class() {
             }
         }
     }
-    eprintln!("{minimal:#?}");
-    // The minimal paths are small, and the 504 one is `<a@a>`'s shape.
-    assert_eq!(minimal[&Class::NotFullyQualified], "<0@a>");
+    // The minimal paths are small; the 504 one is `<a@a>`.
+    assert_eq!(minimal[&Class::NotFullyQualified], "<a@a>");
     assert_eq!(minimal[&Class::NullSender], "<>");
     for (class, path) in &minimal {
         assert!(
@@ -263,6 +249,25 @@ fn shrinking_stays_in_class() {
             "{class}: {path}"
         );
     }
+}
+
+/// Runs a property that fails on every path longer than 1 octet: returns
+/// every value the shrinker tried, and the minimal failing one.
+fn shrink_trail(generator: Generator, class: Class) -> (Vec<Sample>, Sample) {
+    let tried = RefCell::new(Vec::new());
+    let mut runner = runner(1);
+    let result = runner.run(&generator(class), |sample| {
+        tried.borrow_mut().push(sample.clone());
+        if sample.path.len() > 1 {
+            Err(TestCaseError::fail("too long"))
+        } else {
+            Ok(())
+        }
+    });
+    let Err(TestError::Fail(_, min)) = result else {
+        panic!("({class}) did not fail: {result:?}");
+    };
+    (tried.into_inner(), min)
 }
 
 /// Classes whose strategy mixes forms with different outcomes (a shrink
@@ -324,9 +329,10 @@ fn the_corpus_table_replays() {
     });
 }
 
-/// The oracle sample: paths drawn from every class, answered by a real
-/// Postfix 3.7 on the corpus's DNS (`generated_case_defs.tsv` →
-/// `generated_cases.tsv`). Each row's note holds the class and the reply
+/// The oracle sample: 624 paths drawn from every class (rows 4001-4624)
+/// and 248 that shrinking visits on its way to each class's minimal path
+/// (rows 5001-5248), answered by a real Postfix 3.7 on the corpus's DNS
+/// (`generated_case_defs.tsv` → `generated_cases.tsv`). Each row's note holds the class and the reply
 /// the labels predict on an empty DNS; none of the drawn domains exists in
 /// the corpus's DNS, so Postfix's reply must be that prediction, and the
 /// crate's checker must give the same reply.
@@ -337,10 +343,14 @@ fn the_oracle_sample_agrees_with_postfix_row_by_row() {
     let cases = common::parse_cases(GENERATED_CASES);
     let checker = common::oracle_checker();
     let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut shrunk_per_class: BTreeMap<&str, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for case in &cases {
         let (class, predicted) = case.note.split_once(": ").expect("class: reply");
         *per_class.entry(class).or_default() += 1;
+        if case.id[1..].parse::<u32>().unwrap() > 5000 {
+            *shrunk_per_class.entry(class).or_default() += 1;
+        }
         if case.expected() != predicted {
             failures.push(format!(
                 "{} {:?} ({class}): the label predicts\n    {predicted}\n  Postfix said\n    {}",
@@ -373,9 +383,15 @@ fn the_oracle_sample_agrees_with_postfix_row_by_row() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(cases.len() >= 500, "{} rows", cases.len());
+    assert_eq!(cases.len(), 872);
     for class in Class::ALL {
-        assert!(per_class.contains_key(class.as_str()), "no {class} row");
+        assert!(per_class[class.as_str()] >= 26, "{class}: {per_class:?}");
+        // The shrinker's trail, minimal path included, as Postfix saw it
+        // (the null sender's, `<>`, is among the drawn rows).
+        assert!(
+            shrunk_per_class.contains_key(class.as_str()) || class == Class::NullSender,
+            "{class}"
+        );
     }
     assert_eq!(per_class.len(), Class::ALL.len(), "{per_class:?}");
 }
@@ -390,8 +406,9 @@ fn write_the_oracle_sample() {
     let mut out = String::from(
         "# generated_case_defs.tsv -- paths drawn from envelope_check::testing,\n\
          # 24 per class and role with a fixed seed (tests/testing_kit.rs,\n\
-         # write_the_oracle_sample). The note is the class and the reply its\n\
-         # labels predict when no domain exists.\n\
+         # write_the_oracle_sample), then from 5001 the values shrinking\n\
+         # visits down to each class's minimal path. The note is the class and\n\
+         # the reply its labels predict when no domain exists.\n\
          id\tcommand\taddress\tsmtputf8\tnote\n",
     );
     let mut runner = runner(1);
@@ -415,6 +432,40 @@ fn write_the_oracle_sample() {
                 assert!(!s.path.contains(['\t', '\n', '\r']));
                 n += 1;
                 drawn += 1;
+                let utf8 = if s.smtputf8 { "yes" } else { "no" };
+                out.push_str(&format!(
+                    "{prefix}{n}\t{command}\t{}\t{utf8}\t{class}: {}\n",
+                    s.path,
+                    s.reply_on_empty_dns(role)
+                ));
+            }
+        }
+    }
+    // What shrinking visits: the minimal path of each class and up to 11
+    // values on the way to it, as a sender and as a recipient.
+    let mut n = 5000;
+    for class in Class::ALL {
+        for (role, prefix, command, generator) in [
+            (
+                Role::Sender,
+                'S',
+                "MAIL",
+                testing::reverse_path as Generator,
+            ),
+            (
+                Role::Recipient,
+                'R',
+                "RCPT",
+                testing::forward_path as Generator,
+            ),
+        ] {
+            let (tried, min) = shrink_trail(generator, class);
+            let step = tried.len().div_ceil(11).max(1);
+            for s in tried.iter().step_by(step).chain([&min]) {
+                if !seen.insert((role, s.path.clone(), s.smtputf8)) {
+                    continue;
+                }
+                n += 1;
                 let utf8 = if s.smtputf8 { "yes" } else { "no" };
                 out.push_str(&format!(
                     "{prefix}{n}\t{command}\t{}\t{utf8}\t{class}: {}\n",
