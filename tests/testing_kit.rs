@@ -289,7 +289,13 @@ fn class_has_several_outcomes(class: Class) -> bool {
 #[test]
 fn the_corpus_table_replays() {
     let rows = testing::corpus();
-    assert_eq!(rows.len(), common::IN_SCOPE);
+    let cases: Vec<_> = common::cases()
+        .into_iter()
+        .filter(|c| c.in_scope())
+        .chain(common::parse_cases(GENERATED_CASES))
+        .collect();
+    assert_eq!(rows.len(), common::IN_SCOPE + 872);
+    assert_eq!(rows.len(), cases.len());
     let deviations = common::deviations();
     assert_eq!(rows.iter().filter(|r| r.deviates).count(), deviations.len());
     let mut by_class: BTreeMap<String, usize> = BTreeMap::new();
@@ -305,9 +311,8 @@ fn the_corpus_table_replays() {
     }
     assert_eq!(by_class.len(), 6, "{by_class:?}");
     let checker = Checker::new(testing::corpus_resolver(), testing::corpus_policy());
-    let cases = common::cases();
     common::block_on(async {
-        for row in rows {
+        for (row, case) in rows.iter().zip(&cases) {
             let verdict = match row.role {
                 Role::Sender => {
                     checker
@@ -320,7 +325,12 @@ fn the_corpus_table_replays() {
                         .await
                 }
             };
-            let case = cases.iter().find(|c| c.id == row.id).unwrap();
+            assert_eq!(
+                (row.id, row.path),
+                (case.id.as_str(), case.address.as_str())
+            );
+            assert_eq!(row.smtputf8, case.smtputf8, "{}", row.id);
+            assert_eq!(row.role == Role::Sender, case.is_mail(), "{}", row.id);
             assert_eq!(row.reply, case.expected(), "{}", row.id);
             let want = common::our_reply(case, &deviations);
             assert_eq!(verdict.to_string(), want, "{}", row.id);

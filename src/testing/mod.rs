@@ -61,6 +61,10 @@ pub use corpus::{
 };
 pub use strategies::{domain, forward_path, local_part, mailbox, reverse_path};
 
+/// proptest, the version the strategies are built on: take `Strategy`,
+/// `TestRunner` and the macros from here and no version can mismatch.
+pub use proptest;
+
 /// The kind of path a strategy generates. Each strategy takes one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -187,6 +191,7 @@ pub enum Expected {
 
 /// One generated value and its labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Sample {
     /// What the strategy generated: a path, a mailbox, a local part or a
     /// domain.
