@@ -53,7 +53,7 @@ pub(crate) fn internal_form(token: &str) -> Result<Cow<'_, str>, AddressError> {
     // The deprecated source route, `@hop1,@hop2:user@domain`, is dropped:
     // everything up to the first `:`, once. In `@a:@b:user@x` the rest,
     // `@b:user@x`, is the address (Postfix echoes it; oracle rows
-    // S4481-S4527), and trivial-rewrite routes it to `x`.
+    // S4483-R4525 in generated_cases.tsv), and trivial-rewrite routes it to `x`.
     if text.starts_with('@')
         && let Some(colon) = text.find(':')
     {
@@ -383,7 +383,7 @@ mod tests {
             internal("<user%[192.0.2.1]@x.com>"),
             "user%[192.0.2.1]@x.com"
         );
-        // Only the first route is dropped (oracle rows S4481, R4508).
+        // Only the first route is dropped (oracle rows S4491, R4506).
         assert_eq!(internal("<@a.com:@b.com:u@x.com>"), "@b.com:u@x.com");
         assert_eq!(internal("<@a.com,@b.com:@c.com:u@x.com>"), "@c.com:u@x.com");
     }

@@ -452,8 +452,10 @@ fn mailbox_parts(class: Class) -> BoxedStrategy<Parts> {
             // Two addresses.
             (valid_mailbox(), valid_mailbox(), select(&[",", ", "][..]))
                 .prop_map(|(a, b, sep)| Parts::bad(format!("{}{sep}{}", a.text, b.text))),
-            // An unquoted space: two words side by side.
-            (atom_local(), atom_local(), valid_domain())
+            // An unquoted space between two words. (Not beside `|`, which
+            // is an operator to Postfix and joins its neighbours: `a| b@x`
+            // is the one address `a|b@x`.)
+            ("[a-z0-9]{1,8}", atom_local(), valid_domain())
                 .prop_map(|(a, b, (d, _))| Parts::bad(format!("{a} {b}@{d}"))),
         ]
         .boxed(),
