@@ -97,6 +97,12 @@ pub struct CorpusRow {
 impl CorpusRow {
     /// The whole `MAIL FROM:` argument of a sender row: the path, and
     /// ` SMTPUTF8` when the transaction declared it.
+    ///
+    /// ```
+    /// use envelope_check::testing::corpus;
+    /// let row = corpus().iter().find(|r| r.smtputf8 && r.path.starts_with("<kunde@")).unwrap();
+    /// assert_eq!(row.mail_from_argument(), format!("{} SMTPUTF8", row.path));
+    /// ```
     pub fn mail_from_argument(&self) -> String {
         if self.smtputf8 {
             format!("{} SMTPUTF8", self.path)
@@ -163,6 +169,13 @@ pub fn corpus_resolver() -> InMemoryResolver {
 /// `localhost`) and addresses (`127.0.0.1`, `::1`), its sender access map
 /// (five senders `OK`), and a 2 s deadline in place of the DNS timeouts
 /// (Postfix waited for its resolver; the reply is the same `450`).
+///
+/// ```
+/// use envelope_check::testing::corpus_policy;
+/// let policy = corpus_policy();
+/// assert!(policy.is_local_domain("mx.oracle-mta.net"));
+/// assert_eq!(policy.unknown_domain_code(), 550);
+/// ```
 pub fn corpus_policy() -> Policy {
     let mut policy = Policy::builder()
         .sender_access_text(APPROVED_SENDERS)

@@ -219,6 +219,18 @@ pub struct Sample {
 
 impl Sample {
     /// The outcome in `role`.
+    ///
+    /// ```
+    /// use envelope_check::testing::{self, Class, Expected};
+    /// use envelope_check::Role;
+    /// use proptest::strategy::{Strategy, ValueTree};
+    /// use proptest::test_runner::TestRunner;
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// let null = testing::reverse_path(Class::NullSender).new_tree(&mut runner).unwrap().current();
+    /// assert_eq!(null.expected(Role::Sender), &Expected::Accept);
+    /// assert_eq!(null.expected(Role::Recipient), &Expected::BadSyntax);
+    /// ```
     pub fn expected(&self, role: Role) -> &Expected {
         match role {
             Role::Sender => &self.sender,
@@ -228,6 +240,18 @@ impl Sample {
 
     /// The whole `MAIL FROM:` argument: the path, and ` SMTPUTF8` when the
     /// transaction declares it.
+    ///
+    /// ```
+    /// use envelope_check::testing::{self, Class};
+    /// use proptest::strategy::{Strategy, ValueTree};
+    /// use proptest::test_runner::TestRunner;
+    ///
+    /// let mut runner = TestRunner::deterministic();
+    /// for _ in 0..20 {
+    ///     let s = testing::reverse_path(Class::Idn).new_tree(&mut runner).unwrap().current();
+    ///     assert_eq!(s.mail_from_argument().ends_with(" SMTPUTF8"), s.smtputf8);
+    /// }
+    /// ```
     pub fn mail_from_argument(&self) -> String {
         if self.smtputf8 {
             format!("{} SMTPUTF8", self.path)
