@@ -16,6 +16,8 @@ mod policy_request;
 mod resolver;
 mod sanitize;
 mod stats;
+#[cfg(feature = "proptest")]
+pub mod testing;
 mod tracking;
 mod transaction;
 mod verdict;
