@@ -4,6 +4,7 @@
 //! and a fuzz target feeds it anything.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use thiserror::Error;
 
@@ -12,8 +13,15 @@ use thiserror::Error;
 /// plus one before it gives up on finding the `\n`.
 pub const MAX_POLICY_LINE: usize = 16 * 1024;
 
-/// Most attributes in one request.
+/// Most attributes, and so most lines before the empty one, in one
+/// request (Postfix sends about 30).
 pub const MAX_POLICY_ATTRIBUTES: usize = 100;
+
+/// Most octets in one request, its line endings and empty line included
+/// (Postfix's requests are well under 4 KiB). With [`MAX_POLICY_ATTRIBUTES`]
+/// and [`MAX_POLICY_LINE`] it bounds what one request can make a server
+/// hold.
+pub const MAX_POLICY_REQUEST: usize = 64 * 1024;
 
 /// Why a policy request was refused. The server should answer
 /// `action=DEFER_IF_PERMIT <message>` and close the connection: after bad
@@ -31,6 +39,13 @@ pub enum PolicyRequestError {
     /// More than [`MAX_POLICY_ATTRIBUTES`] attributes in one request.
     #[error("too many policy request attributes")]
     TooManyAttributes,
+    /// More than [`MAX_POLICY_REQUEST`] octets in one request.
+    #[error("policy request too large")]
+    RequestTooLarge,
+    /// An attribute given twice in one request: which of two senders
+    /// would be judged is not for the server to guess.
+    #[error("duplicate policy request attribute")]
+    DuplicateAttribute,
     /// A request whose `request` attribute is not `smtpd_access_policy`.
     #[error("not an smtpd_access_policy request")]
     NotAccessPolicy,
@@ -43,7 +58,8 @@ pub struct PolicyRequest {
 }
 
 impl PolicyRequest {
-    /// The value of an attribute (the last one given, if repeated).
+    /// The value of an attribute (each is given once: the reader refuses
+    /// a request that repeats one).
     ///
     /// ```
     /// use envelope_check::PolicyRequestReader;
@@ -59,7 +75,7 @@ impl PolicyRequest {
         self.attributes.get(name).map(String::as_str)
     }
 
-    /// How many distinct attributes the request holds.
+    /// How many attributes the request holds.
     pub fn len(&self) -> usize {
         self.attributes.len()
     }
@@ -86,6 +102,8 @@ impl PolicyRequest {
 #[derive(Debug, Default)]
 pub struct PolicyRequestReader {
     attributes: HashMap<String, String>,
+    /// Octets of the request so far.
+    size: usize,
 }
 
 impl PolicyRequestReader {
@@ -103,6 +121,10 @@ impl PolicyRequestReader {
         if line.len() > MAX_POLICY_LINE + 1 || !line.ends_with(b"\n") {
             return Err(PolicyRequestError::MalformedLine);
         }
+        self.size += line.len();
+        if self.size > MAX_POLICY_REQUEST {
+            return Err(PolicyRequestError::RequestTooLarge);
+        }
         let text = std::str::from_utf8(line)
             .map_err(|_| PolicyRequestError::MalformedLine)?
             .trim_end_matches(['\r', '\n']);
@@ -113,9 +135,15 @@ impl PolicyRequestReader {
             if self.attributes.len() >= MAX_POLICY_ATTRIBUTES {
                 return Err(PolicyRequestError::TooManyAttributes);
             }
-            self.attributes.insert(name.to_owned(), value.to_owned());
-            return Ok(None);
+            return match self.attributes.entry(name.to_owned()) {
+                Entry::Occupied(_) => Err(PolicyRequestError::DuplicateAttribute),
+                Entry::Vacant(slot) => {
+                    slot.insert(value.to_owned());
+                    Ok(None)
+                }
+            };
         }
+        self.size = 0;
         let request = PolicyRequest {
             attributes: std::mem::take(&mut self.attributes),
         };
@@ -191,6 +219,59 @@ mod tests {
                 r.push_line(line),
                 Err(PolicyRequestError::TooManyAttributes)
             );
+        }
+    }
+
+    #[test]
+    fn a_repeated_attribute_is_refused() {
+        let mut r = PolicyRequestReader::new();
+        assert_eq!(r.push_line(b"sender=a@example.com\n"), Ok(None));
+        assert_eq!(
+            r.push_line(b"sender=b@example.com\n"),
+            Err(PolicyRequestError::DuplicateAttribute)
+        );
+        // The same name with another value is a repeat too, and so is an
+        // empty value.
+        let mut r = PolicyRequestReader::new();
+        assert_eq!(r.push_line(b"sender=\n"), Ok(None));
+        assert_eq!(
+            r.push_line(b"sender=\n"),
+            Err(PolicyRequestError::DuplicateAttribute)
+        );
+    }
+
+    #[test]
+    fn the_whole_request_is_capped_in_octets() {
+        let mut r = PolicyRequestReader::new();
+        let value = "x".repeat(MAX_POLICY_LINE - 10);
+        let mut size = 0;
+        let mut i = 0;
+        let refused = loop {
+            let line = format!("a{i}={value}\n");
+            size += line.len();
+            match r.push_line(line.as_bytes()) {
+                Ok(None) => assert!(size <= MAX_POLICY_REQUEST),
+                other => break other,
+            }
+            i += 1;
+        };
+        assert_eq!(refused, Err(PolicyRequestError::RequestTooLarge));
+        assert!(size > MAX_POLICY_REQUEST);
+        assert!(i < MAX_POLICY_ATTRIBUTES);
+    }
+
+    #[test]
+    fn each_request_has_its_own_budget() {
+        // Two requests of three quarters of the cap each are both read.
+        let mut r = PolicyRequestReader::new();
+        let value = "x".repeat(MAX_POLICY_LINE - 10);
+        for _ in 0..2 {
+            assert_eq!(r.push_line(b"request=smtpd_access_policy\n"), Ok(None));
+            for i in 0..(MAX_POLICY_REQUEST * 3 / 4 / MAX_POLICY_LINE) {
+                let line = format!("a{i}={value}\n");
+                assert_eq!(r.push_line(line.as_bytes()), Ok(None));
+            }
+            assert!(r.push_line(b"\n").unwrap().is_some());
         }
     }
 }
