@@ -1,9 +1,12 @@
-//! The policy server example as a Postfix policy client sees it, without
+//! `envelope-check-policyd` as a Postfix policy client sees it, without
 //! Postfix: the wire protocol, replies, many clients and requests per
-//! connection, TCP and unix sockets, bad input and the idle timeout. The
-//! server answers from the oracle zone (`--zone`), so no network is used
-//! beyond loopback. `tests/postfix.rs` puts a real Postfix in front.
-#![cfg(feature = "hickory")]
+//! connection, TCP and unix sockets, bad input and the idle timeout; then
+//! the daemon's hardening (connection cap, unix socket safety, request
+//! caps, log sanitization) and operations (reload, drain, socket
+//! activation, metrics). The server answers from the oracle zone
+//! (`--zone`), so no network is used beyond loopback. `tests/postfix.rs`
+//! puts a real Postfix in front.
+#![cfg(feature = "policyd")]
 
 mod common;
 
@@ -16,6 +19,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+const BIN: &str = env!("CARGO_BIN_EXE_envelope-check-policyd");
+
+/// A path in the temporary directory that no other test (or test run)
+/// uses.
+fn temp_path(what: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "envelope-check-policyd-{}-{}-{what}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 /// A running policy server; killed on drop.
 struct PolicyServer {
     child: Child,
@@ -26,14 +42,21 @@ struct PolicyServer {
     log: Arc<Mutex<String>>,
 }
 
+/// What a log line says after `listening on ` (or another prefix).
+fn after<'a>(line: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = &line[line.find(prefix)? + prefix.len()..];
+    Some(rest.split(' ').next().unwrap_or(rest))
+}
+
 impl PolicyServer {
     fn start(extra: &[&str]) -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let unix = std::env::temp_dir().join(format!(
-            "envelope-check-policy-{}-{}.sock",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
+        Self::start_with(Command::new(BIN), extra)
+    }
+
+    /// Starts the server by `command` (the binary, or a shell or systemd
+    /// wrapper that runs it), with the test DNS and policy.
+    fn start_with(mut command: Command, extra: &[&str]) -> Self {
+        let unix = temp_path("policy.sock");
         // The oracle's map unless the test brings its own.
         let map = match extra.contains(&"--sender-access") {
             true => vec![],
@@ -42,8 +65,19 @@ impl PolicyServer {
                 common::data("approved_senders"),
             ],
         };
-        let mut child = Command::new(common::example_binary("policy_server"))
-            .args(["--listen", "127.0.0.1:0", "--unix"])
+        let listen: &[&str] = if extra.contains(&"--no-listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
+        let extra: Vec<&str> = extra
+            .iter()
+            .copied()
+            .filter(|a| *a != "--no-listen")
+            .collect();
+        let mut child = command
+            .args(listen)
+            .arg("--unix")
             .arg(&unix)
             .args(["--zone", &common::data("zone.txt")])
             .args(["--faults", &common::data("faults.txt")])
@@ -56,21 +90,22 @@ impl PolicyServer {
             .expect("policy server starts");
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut tcp = None;
-        let mut unix_ready = false;
-        while tcp.is_none() || !unix_ready {
+        let mut early = String::new();
+        loop {
             let mut line = String::new();
             assert!(
                 stderr.read_line(&mut line).unwrap() > 0,
-                "the policy server exited before listening"
+                "the policy server exited before it was ready: {early}"
             );
-            if let Some(rest) = line.trim().strip_prefix("policy_server: listening on ") {
-                match rest.parse::<SocketAddr>() {
-                    Ok(addr) => tcp = Some(addr),
-                    Err(_) => unix_ready = true,
-                }
+            early.push_str(&line);
+            if let Some(Ok(addr)) = after(&line, "listening on ").map(str::parse::<SocketAddr>) {
+                tcp.get_or_insert(addr);
+            }
+            if line.contains(" ready ") {
+                break;
             }
         }
-        let log = Arc::new(Mutex::new(String::new()));
+        let log = Arc::new(Mutex::new(early));
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in stderr.lines() {
@@ -82,9 +117,21 @@ impl PolicyServer {
         });
         Self {
             child,
-            tcp: tcp.unwrap(),
+            tcp: tcp.expect("a TCP listener"),
             unix,
             log,
+        }
+    }
+
+    /// Waits (up to 10 s) until the log holds `text`; the log.
+    fn wait_for_log(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(text) || start.elapsed() > Duration::from_secs(10) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -289,27 +336,24 @@ fn answers_each_class_as_postfix_expects_it() {
     assert_eq!(c.ask(&mail).unwrap(), "DUNNO");
     // The answers were sent after the log lines were written; give the
     // reading thread a moment to collect them.
-    let start = Instant::now();
-    while !server.log().contains("reason=\"unknown recipient domain\"")
-        && start.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let log = server.wait_for_log("reason=\"unknown recipient domain\"");
 
-    // Each reject is logged with its mail-tracking reason; tracked when the
-    // customer's (here the recipient's, inbound) domain is managed.
-    let log = server.log();
+    // Each reject is logged with its queue ID, reply, mail-tracking reason
+    // and whether the customer's (here the recipient's, inbound) domain is
+    // managed.
     assert!(
         log.contains(
-            "NOQUEUE: reject: 550 5.1.8 <john@globex-nonexistent.com>: Sender address rejected: \
-             Domain not found; reason=\"unknown sender domain\" tracked=yes"
+            "reject queue_id=\"NOQUEUE\" reply=\"550 5.1.8 <john@globex-nonexistent.com>: \
+             Sender address rejected: Domain not found\" reason=\"unknown sender domain\" \
+             tracked=\"yes\""
         ),
         "{log}"
     );
     assert!(
         log.contains(
-            "NOQUEUE: reject: 550 5.1.2 <info@globex-nonexistent.com>: Recipient address rejected: \
-             Domain not found; reason=\"unknown recipient domain\" tracked=no"
+            "reject queue_id=\"NOQUEUE\" reply=\"550 5.1.2 <info@globex-nonexistent.com>: \
+             Recipient address rejected: Domain not found\" reason=\"unknown recipient domain\" \
+             tracked=\"no\""
         ),
         "{log}"
     );
