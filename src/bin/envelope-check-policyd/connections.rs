@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 
@@ -17,8 +17,9 @@ pub(crate) struct Slot {
     /// In the middle of a request: its first line is read, its answer
     /// not yet written.
     busy: AtomicBool,
-    /// When the connection last finished an answer (or opened), in
-    /// milliseconds since the registry was made.
+    /// When the connection last finished an answer (or opened), on the
+    /// kernel's coarse clock (a few milliseconds' resolution, read without
+    /// a system call); only compared, never converted.
     last_active: AtomicU64,
     /// Asks the connection to close as soon as it is between requests.
     close: Notify,
@@ -30,8 +31,8 @@ impl Slot {
     }
 
     /// An answer went out: idle again, from now.
-    pub(crate) fn set_idle(&self, now_ms: u64) {
-        self.last_active.store(now_ms, Ordering::Relaxed);
+    pub(crate) fn set_idle(&self, now_ticks: u64) {
+        self.last_active.store(now_ticks, Ordering::Relaxed);
         self.busy.store(false, Ordering::Release);
     }
 
@@ -44,7 +45,6 @@ impl Slot {
 #[derive(Debug)]
 pub(crate) struct Connections {
     max: usize,
-    epoch: Instant,
     open: Mutex<Open>,
     /// Woken when the last connection goes, for the drain at shutdown.
     empty: Notify,
@@ -71,8 +71,8 @@ impl Admission {
         &self.slot
     }
 
-    pub(crate) fn now_ms(&self) -> u64 {
-        self.connections.now_ms()
+    pub(crate) fn now_ticks(&self) -> u64 {
+        self.connections.now_ticks()
     }
 }
 
@@ -99,7 +99,6 @@ impl Connections {
     pub(crate) fn new(max: usize) -> Self {
         Self {
             max,
-            epoch: Instant::now(),
             open: Mutex::default(),
             empty: Notify::new(),
         }
@@ -110,8 +109,8 @@ impl Connections {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    fn now_ticks(&self) -> u64 {
+        coarsetime::Instant::now_without_cache_update().as_ticks()
     }
 
     /// Open connections.
@@ -133,7 +132,7 @@ impl Connections {
         open.next_id += 1;
         let slot = Arc::new(Slot {
             busy: AtomicBool::new(false),
-            last_active: AtomicU64::new(self.now_ms()),
+            last_active: AtomicU64::new(self.now_ticks()),
             close: Notify::new(),
         });
         open.slots.insert(id, slot.clone());

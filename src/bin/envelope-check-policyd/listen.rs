@@ -132,9 +132,13 @@ impl Listener {
                 Self::Tcp(l) => l.accept().await.map(|(s, _)| {
                     // Answers are small and must go out at once.
                     let _ = s.set_nodelay(true);
-                    admit(&server, s)
+                    let (r, w) = s.into_split();
+                    admit(&server, r, w)
                 }),
-                Self::Unix(l) => l.accept().await.map(|(s, _)| admit(&server, s)),
+                Self::Unix(l) => l.accept().await.map(|(s, _)| {
+                    let (r, w) = s.into_split();
+                    admit(&server, r, w)
+                }),
             };
             match accepted {
                 Ok(()) => errors.reset(),
@@ -153,14 +157,15 @@ impl Listener {
     }
 }
 
-fn admit<S>(server: &Arc<Server>, stream: S)
+fn admit<R, W>(server: &Arc<Server>, reader: R, writer: W)
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     match server.connections.admit() {
         Ok(admission) => {
             let server = server.clone();
-            tokio::spawn(async move { serve(stream, &server, admission).await });
+            tokio::spawn(async move { serve(reader, writer, &server, admission).await });
         }
         // Closing the new connection at once lets its client fall back to
         // its default without waiting.

@@ -60,14 +60,17 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return fail(&format!("cannot start the runtime: {e}")),
     };
-    match runtime.block_on(run(args, activated)) {
+    let code = match runtime.block_on(run(args, activated)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => fail(&message),
-    }
+    };
+    logging::flush();
+    code
 }
 
 fn fail(message: &str) -> ExitCode {
     tracing::error!("{}", sanitize::printable(message));
+    logging::flush();
     ExitCode::from(2)
 }
 
@@ -81,6 +84,7 @@ async fn run(args: Args, activated: listenfd::ListenFd) -> Result<(), String> {
         metrics::serve(addr, server.clone()).await?;
     }
     tracing::info!(max_connections, "ready");
+    logging::flush();
     let accepting = listeners
         .into_iter()
         .map(|l| tokio::spawn(l.accept_loop(server.clone())))

@@ -1,10 +1,13 @@
 //! One client connection: requests until EOF, the idle timeout, bad input,
 //! or a request to close (to make room, or at shutdown).
 
+use std::pin::Pin;
 use std::time::Instant;
 
 use envelope_check::{MAX_POLICY_LINE, PolicyRequestReader};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
+};
 
 use crate::connections::Admission;
 use crate::decide::decide;
@@ -16,12 +19,12 @@ enum Next {
     CloseRequested,
 }
 
-pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    server: &Server,
-    admission: Admission,
-) {
-    let (reader, mut writer) = tokio::io::split(stream);
+/// Serves one connection, given as its two halves.
+pub(crate) async fn serve<R, W>(reader: R, mut writer: W, server: &Server, admission: Admission)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let mut reader = BufReader::new(reader);
     let mut requests = PolicyRequestReader::new();
     let mut line = Vec::new();
@@ -32,7 +35,11 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     // When the request under way began (its first octet was read).
     let mut started: Option<Instant> = None;
     loop {
-        let next = {
+        // Postfix sends a request in one write: most lines are already
+        // read, and are taken without a timer or a wake-up.
+        let next = if take_buffered_line(&mut reader, &mut line) {
+            Next::Line
+        } else {
             // At most one line's worth, counting what an interrupted read
             // already kept.
             let room = (MAX_POLICY_LINE + 1).saturating_sub(line.len()) as u64;
@@ -85,9 +92,25 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         if let Some(started) = started.take() {
             server.metrics.observe_latency(started.elapsed());
         }
-        slot.set_idle(admission.now_ms());
+        slot.set_idle(admission.now_ticks());
         if closing {
             return;
         }
+    }
+}
+
+/// Moves a whole line from what `reader` has buffered into `line`, if
+/// there is one within the line limit.
+fn take_buffered_line<R: AsyncRead + Unpin>(reader: &mut BufReader<R>, line: &mut Vec<u8>) -> bool {
+    let room = (MAX_POLICY_LINE + 1).saturating_sub(line.len());
+    let buffered = reader.buffer();
+    let window = &buffered[..buffered.len().min(room)];
+    match window.iter().position(|&b| b == b'\n') {
+        Some(end) => {
+            line.extend_from_slice(&window[..=end]);
+            Pin::new(reader).consume(end + 1);
+            true
+        }
+        None => false,
     }
 }
