@@ -171,7 +171,7 @@ pub(crate) fn check_command_argument(data: &[u8]) {
 }
 
 /// The policy request reader and the answers built from its requests, as
-/// `examples/policy_server.rs` builds them (verdicts without DNS): one
+/// `envelope-check-policyd` builds them (verdicts without DNS): one
 /// request gives at most one response, and a response is one line.
 pub(crate) fn check_policy_requests(data: &[u8]) {
     let policy = Policy::default();
