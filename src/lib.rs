@@ -48,7 +48,8 @@ pub use evidence::{CacheUse, Evidence, QueryEvidence};
 pub use hickory_resolver;
 pub use policy::{Direction, Policy, PolicyBuilder, PolicyError};
 pub use policy_request::{
-    MAX_POLICY_ATTRIBUTES, MAX_POLICY_LINE, PolicyRequest, PolicyRequestError, PolicyRequestReader,
+    MAX_POLICY_ATTRIBUTES, MAX_POLICY_LINE, MAX_POLICY_REQUEST, PolicyRequest, PolicyRequestError,
+    PolicyRequestReader,
 };
 #[cfg(feature = "hickory")]
 pub use resolver::hickory::{HickoryError, HickoryOptions, HickoryResolver};

@@ -59,3 +59,19 @@ fn a_map_error_names_the_value_sanitized_and_short() {
     input.extend(b"EMT\n");
     checks::check_sender_access(&input);
 }
+
+/// Requests that repeat an attribute or outgrow the request cap (issue 14:
+/// a million `sender=` lines were taken, the last one judged) go through
+/// the policy request checks: refused, never a second sender.
+#[test]
+fn repeated_attributes_and_oversized_requests_are_refused() {
+    checks::check_policy_requests(
+        b"request=smtpd_access_policy\nprotocol_state=RCPT\nsender=a@b.example\nsender=c@d.example\n\n",
+    );
+    let mut big = b"request=smtpd_access_policy\n".to_vec();
+    for i in 0..20 {
+        big.extend(format!("x{i}={}\n", "y".repeat(16_000)).bytes());
+    }
+    big.extend(b"\n");
+    checks::check_policy_requests(&big);
+}

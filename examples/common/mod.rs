@@ -1,5 +1,5 @@
-//! What the examples share: the policy options, so that they mean the same
-//! in `check` and `policy_server`, and DNS data loaded from files.
+//! What the `check` example uses beside its `main`: the policy options (the
+//! same as `envelope-check-policyd`'s), and DNS data loaded from files.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ use crate::resolver::Resolver;
 use crate::stats::{Counters, Stats};
 use crate::verdict::{Role, Verdict};
 use report::{Ctx, Facts};
+use std::sync::Arc;
 
 /// Checks envelope senders and recipients against a [`Policy`], asking a
 /// [`Resolver`] for DNS evidence.
@@ -60,8 +61,9 @@ pub struct Checker<R> {
     resolver: R,
     policy: Policy,
     cache_config: CacheConfig,
-    cache: Option<Cache>,
-    counters: Counters,
+    // Shared with the checkers made by `with_policy`.
+    cache: Option<Arc<Cache>>,
+    counters: Arc<Counters>,
 }
 
 impl<R> std::fmt::Debug for Checker<R> {
@@ -69,7 +71,7 @@ impl<R> std::fmt::Debug for Checker<R> {
         f.debug_struct("Checker")
             .field("policy", &self.policy)
             .field("cache_config", &self.cache_config)
-            .field("cached_domains", &self.cache.as_ref().map_or(0, Cache::len))
+            .field("cached_domains", &self.cached_domains())
             .finish_non_exhaustive()
     }
 }
@@ -203,13 +205,51 @@ impl<R: Resolver> Checker<R> {
     /// A checker with the given cache settings
     /// ([`CacheConfig::disabled`] for none).
     pub fn with_cache(resolver: R, policy: Policy, cache_config: CacheConfig) -> Self {
-        let cache = cache::new_cache(&cache_config);
+        let cache = cache::new_cache(&cache_config).map(Arc::new);
         Self {
             resolver,
             policy,
             cache_config,
             cache,
-            counters: Counters::default(),
+            counters: Arc::default(),
+        }
+    }
+
+    /// A checker that enforces `policy` and shares this one's resolver
+    /// (cloned), verdict cache and counters: how a server swaps in a
+    /// reloaded configuration without losing what it has learnt from the
+    /// DNS. The cache holds what the DNS said of each domain, which no
+    /// policy changes; [`stats`](Self::stats) of either checker counts the
+    /// checks of both.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use envelope_check::{CheckOptions, Checker, InMemoryResolver, Policy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut dns = InMemoryResolver::new();
+    /// dns.add_mx("shop.example", 10, "mx.shop.example").unwrap();
+    /// let checker = Checker::new(Arc::new(dns), Policy::default());
+    /// checker.rcpt_to("<a@shop.example>", CheckOptions::default()).await;
+    ///
+    /// let local = Policy::builder().local_domain("shop.example").build().unwrap();
+    /// let reloaded = checker.with_policy(local);
+    /// assert!(reloaded.policy().is_local_domain("shop.example"));
+    /// assert_eq!(reloaded.cached_domains(), 1);
+    /// assert_eq!(reloaded.stats().checks, 1);
+    /// # }
+    /// ```
+    pub fn with_policy(&self, policy: Policy) -> Self
+    where
+        R: Clone,
+    {
+        Self {
+            resolver: self.resolver.clone(),
+            policy,
+            cache_config: self.cache_config.clone(),
+            cache: self.cache.clone(),
+            counters: self.counters.clone(),
         }
     }
 
@@ -330,7 +370,7 @@ impl<R> Checker<R> {
 
     /// Domains currently held in the cache.
     pub fn cached_domains(&self) -> usize {
-        self.cache.as_ref().map_or(0, Cache::len)
+        self.cache.as_deref().map_or(0, Cache::len)
     }
 
     /// A snapshot of the counters (checks, verdicts by reason, cache hits

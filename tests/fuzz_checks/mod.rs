@@ -10,7 +10,9 @@
 //! - a mailbox that parses, rendered and parsed again, is the same mailbox,
 //!   and the rendered path is one command token;
 //! - the policy request reader gives at most one request, and the server
-//!   at most one single-line response, per request read;
+//!   at most one single-line response, per request read; a request it
+//!   gives names each attribute once, in at most `MAX_POLICY_ATTRIBUTES`
+//!   lines and `MAX_POLICY_REQUEST` octets;
 //! - sender access map text either loads or is refused with a line number
 //!   inside the text, and whatever loads gives bounded, printable replies,
 //!   warnings and directives.
@@ -20,10 +22,10 @@ mod evidence;
 
 use envelope_check::engine::{decide_recipient, decide_sender, syntax_error};
 use envelope_check::{
-    AccessAction, ForwardPath, MAX_REPLY_LINE, Mailbox, Policy, PolicyRequestReader, ReversePath,
-    Role, SenderAccess, Verdict, parse_forward_path, parse_internal_forward_path,
-    parse_internal_reverse_path, parse_reverse_path, split_command_argument,
-    split_command_argument_bytes,
+    AccessAction, ForwardPath, MAX_POLICY_ATTRIBUTES, MAX_POLICY_REQUEST, MAX_REPLY_LINE, Mailbox,
+    Policy, PolicyRequestReader, ReversePath, Role, SenderAccess, Verdict, parse_forward_path,
+    parse_internal_forward_path, parse_internal_reverse_path, parse_reverse_path,
+    split_command_argument, split_command_argument_bytes,
 };
 
 /// A reply line fits in 512 octets with its CRLF and holds no control
@@ -144,24 +146,38 @@ pub(crate) fn check_command_argument(data: &[u8]) {
 }
 
 /// The policy request reader and the answers built from its requests, as
-/// `examples/policy_server.rs` builds them (verdicts without DNS): one
+/// `envelope-check-policyd` builds them (verdicts without DNS): one
 /// request gives at most one response, and a response is one line.
 pub(crate) fn check_policy_requests(data: &[u8]) {
     let policy = Policy::default();
     let mut reader = PolicyRequestReader::new();
     let (mut ends, mut requests) = (0, 0);
+    // The current request's octets and attribute names, as sent.
+    let (mut size, mut names) = (0, std::collections::HashSet::new());
     for line in data.split_inclusive(|&b| b == b'\n') {
-        if line.iter().all(|&b| b == b'\r' || b == b'\n') && line.ends_with(b"\n") {
+        size += line.len();
+        let blank = line.iter().all(|&b| b == b'\r' || b == b'\n');
+        if blank && line.ends_with(b"\n") {
             ends += 1;
         }
+        let fresh = match line.iter().position(|&b| b == b'=') {
+            Some(eq) if !blank => names.insert(line[..eq].to_vec()),
+            _ => true,
+        };
         let request = match reader.push_line(line) {
-            Ok(None) => continue,
+            Ok(None) => {
+                assert!(fresh, "a repeated attribute was taken");
+                continue;
+            }
             Ok(Some(request)) => request,
             // The server refuses and closes the connection.
             Err(e) => return check_response(&format!("DEFER_IF_PERMIT {e}")),
         };
         requests += 1;
         assert!(requests <= ends, "more requests than empty lines");
+        assert!(size <= MAX_POLICY_REQUEST, "a request of {size} octets");
+        assert!(request.len() <= MAX_POLICY_ATTRIBUTES);
+        (size, names) = (0, std::collections::HashSet::new());
         assert!(request.get("request") == Some("smtpd_access_policy"));
         let get = |k: &str| request.get(k).unwrap_or("");
         match parse_internal_reverse_path(get("sender"), true) {
