@@ -327,7 +327,6 @@ fn the_corpus_table_replays() {
         .filter(|c| c.in_scope())
         .chain(common::parse_cases(GENERATED_CASES))
         .collect();
-    assert_eq!(rows.len(), common::IN_SCOPE + 880);
     assert_eq!(rows.len(), cases.len());
     let deviations = common::deviations();
     assert_eq!(rows.iter().filter(|r| r.deviates).count(), deviations.len());
@@ -426,7 +425,8 @@ fn the_oracle_sample_agrees_with_postfix_row_by_row() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(cases.len(), 880);
+    // The floor for the oracle sample: at least 500 paths.
+    assert!(cases.len() >= 500, "{} rows", cases.len());
     for class in Class::ALL {
         assert!(per_class[class.as_str()] >= 26, "{class}: {per_class:?}");
         // The shrinker's trail, minimal path included, as Postfix saw it
