@@ -1,24 +1,41 @@
-//! The policy server example behind a real Postfix (Debian's package):
-//! Postfix runs with `check_policy_service` *instead of* its built-in
+//! The policy server behind a real Postfix (Debian's package): Postfix
+//! runs with `check_policy_service` *instead of* its built-in
 //! `reject_non_fqdn_*` / `check_sender_access` / `reject_unknown_*_domain`,
 //! the policy server asks an in-process DNS server with the oracle's data,
-//! and an SMTP client replays every row of the oracle corpus. Each reply
-//! must be the oracle's (or a documented deviation).
+//! and a pool of SMTP clients replays every row of the oracle corpus. Each
+//! reply must be the oracle's (or a documented deviation).
+//!
+//! Each run is private, so that two runs at once (two checkouts, or the
+//! same test binary twice) do not meet: its own directory for Postfix's
+//! configuration, queue, data, pid and lock files and log; its own
+//! `myhostname` and `syslog_name`; the policy server on a unix socket in
+//! that directory; Postfix on a free loopback port, checked by its greeting
+//! (which names this run's host) before any row is sent.
 //!
 //! Needs root (Postfix's master runs as root) and Postfix installed
-//! (`.ci/install-postfix`); skips with a message when not root.
+//! (`.ci/install-postfix`); skips with a message when not root. Progress
+//! goes to stderr as it happens, past the test harness's capture.
 #![cfg(feature = "hickory")]
 
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::Case;
 use common::dns::OracleServer;
+
+/// SMTP sessions at once: well under Postfix's default process limit (100
+/// smtpd processes), and enough that sessions waiting on a reply (the
+/// DNS-timeout rows wait seconds) do not leave the CPU idle.
+const SESSIONS: usize = 24;
 
 fn is_root() -> bool {
     Command::new("id")
@@ -32,6 +49,17 @@ fn postfix() -> &'static str {
     "/usr/sbin/postfix"
 }
 
+/// The policy server under test: the one place that names its program.
+fn policy_server() -> Command {
+    Command::new(common::example_binary("policy_server"))
+}
+
+/// A progress line on stderr, whether or not the harness captures output
+/// (it captures only the print macros).
+fn progress(line: &str) {
+    let _ = writeln!(std::io::stderr(), "postfix: {line}");
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -40,50 +68,88 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for(addr: SocketAddr, what: &str) {
+/// Waits until `ready` holds, for at most 20 s.
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let start = Instant::now();
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+    while !ready() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "{what} did not start listening on {addr}"
+            "{what} did not start listening"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-/// Stops Postfix and the policy server however the test ends.
+/// Stops Postfix and the policy server however the test ends, and removes
+/// the run's directory, unless the test failed: then Postfix's log in it
+/// is kept for a look.
 struct Running {
-    config_dir: PathBuf,
+    dir: PathBuf,
     policy: Child,
+    postfix_started: bool,
+}
+
+impl Running {
+    fn config_dir(&self) -> PathBuf {
+        self.dir.join("etc")
+    }
+
+    fn stop_postfix(&mut self) {
+        if std::mem::take(&mut self.postfix_started) {
+            let _ = Command::new(postfix())
+                .arg("-c")
+                .arg(self.config_dir())
+                .arg("stop")
+                .output();
+        }
+    }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = Command::new(postfix())
-            .args(["-c", self.config_dir.to_str().unwrap(), "stop"])
-            .output();
+        self.stop_postfix();
         let _ = self.policy.kill();
         let _ = self.policy.wait();
+        if std::thread::panicking() {
+            progress(&format!("kept {} (maillog)", self.dir.display()));
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
-fn write_postfix_config(dir: &Path, smtp_port: u16, policy_port: u16) {
+/// A name for this run, unique on the machine: the process id alone may
+/// repeat across pid namespaces that share `/tmp`.
+fn run_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{}-{nanos:09}", std::process::id())
+}
+
+/// This run's `main.cf`. Everything Postfix writes (queue, data, pid and
+/// lock files, log) is under `dir`; `myhostname` and `syslog_name` name
+/// the run. `myorigin`, `mydomain` and `mydestination` stay the oracle's,
+/// which the expected replies depend on.
+fn write_main_cf(dir: &Path, name: &str, policy_socket: &Path) {
     let queue = dir.join("spool");
     let data = dir.join("data");
     let etc = dir.join("etc");
     for d in [&queue, &data, &etc] {
         std::fs::create_dir_all(d).unwrap();
     }
-    let run = |args: &[&str]| {
-        let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&["chown", "postfix:postfix", data.to_str().unwrap()]);
-    let policy = format!("inet:127.0.0.1:{policy_port}");
+    let out = Command::new("chown")
+        .arg("postfix:postfix")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chown: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let policy = format!("unix:{}", policy_socket.display());
     let main_cf = format!(
         "compatibility_level = 3.6
 queue_directory = {queue}
@@ -96,10 +162,11 @@ mail_owner = postfix
 setgid_group = postdrop
 maillog_file = {dir}/maillog
 maillog_file_prefixes = {dir}
-myhostname = mx.oracle-mta.net
+syslog_name = postfix-{name}
+myhostname = {name}.envelope-check.test
 mydomain = oracle-mta.net
-myorigin = $myhostname
-mydestination = $myhostname, localhost.$mydomain, localhost
+myorigin = mx.oracle-mta.net
+mydestination = mx.oracle-mta.net, localhost.oracle-mta.net, localhost
 relay_domains =
 local_recipient_maps =
 alias_maps =
@@ -109,6 +176,10 @@ inet_protocols = all
 smtputf8_enable = yes
 smtpd_delay_reject = yes
 smtpd_error_sleep_time = 0
+# No flow control: each accepted RCPT opens a queue file, no message is
+# ever delivered to return cleanup's token, and with two sessions at once
+# cleanup would pause a second (the default in_flow_delay) for each.
+in_flow_delay = 0
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 # The built-in checks are replaced by the policy server. policy_context
@@ -122,6 +193,10 @@ smtpd_recipient_restrictions = check_policy_service {{ {policy}, policy_context=
         dir = dir.display(),
     );
     std::fs::write(etc.join("main.cf"), main_cf).unwrap();
+}
+
+/// This run's `master.cf`: smtpd on `smtp_port`, no chroot.
+fn write_master_cf(dir: &Path, smtp_port: u16) {
     let master_cf = format!(
         "127.0.0.1:{smtp_port} inet n - n - - smtpd
 pickup     unix  n       -       n       60      1       pickup
@@ -143,7 +218,61 @@ scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 "
     );
-    std::fs::write(etc.join("master.cf"), master_cf).unwrap();
+    std::fs::write(dir.join("etc").join("master.cf"), master_cf).unwrap();
+}
+
+/// The greeting's first line, if something answers on `addr`.
+fn greeting(addr: SocketAddr) -> Option<String> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).ok()?;
+    let _ = (&stream).write_all(b"QUIT\r\n");
+    Some(line)
+}
+
+/// Starts this run's Postfix on a free port and returns its address. A
+/// port is free when chosen but another program may take it before
+/// Postfix binds it: then Postfix fails to start, or the greeting names
+/// another host, and the next port is tried.
+fn start_postfix(running: &mut Running, name: &str) -> SocketAddr {
+    let mut last = String::new();
+    for _ in 0..5 {
+        let smtp = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        write_master_cf(&running.dir, smtp.port());
+        let out = Command::new(postfix())
+            .arg("-c")
+            .arg(running.config_dir())
+            .arg("start")
+            .output()
+            .unwrap();
+        running.postfix_started = true;
+        if !out.status.success() {
+            last = format!("postfix start: {}", String::from_utf8_lossy(&out.stderr));
+            running.stop_postfix();
+            continue;
+        }
+        let start = Instant::now();
+        let mut banner = None;
+        while banner.is_none() && start.elapsed() < Duration::from_secs(20) {
+            banner = greeting(smtp);
+            if banner.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        match banner {
+            Some(line) if line.starts_with(&format!("220 {name}.envelope-check.test ")) => {
+                return smtp;
+            }
+            other => {
+                last = format!("{smtp} answered {other:?}, not this run's Postfix");
+                running.stop_postfix();
+            }
+        }
+    }
+    panic!("Postfix did not start: {last}");
 }
 
 /// One SMTP reply (the last line of a multi-line one).
@@ -212,6 +341,7 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
         Path::new(postfix()).exists(),
         "Postfix is not installed: run .ci/install-postfix"
     );
+    let began = Instant::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -219,67 +349,96 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
         .unwrap();
     let dns = rt.block_on(OracleServer::start());
 
-    // The policy server, asking the test DNS server.
-    let policy_port = free_port();
+    // This run's directory, and the policy server on a unix socket in it
+    // (no port to share with anyone), asking the test DNS server.
+    let name = format!("pf{}", run_name());
+    let dir = std::env::temp_dir().join(format!("envelope-check-postfix-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("policy.sock");
     let mut args = vec![
         "--nameserver".to_owned(),
         dns.addr.to_string(),
-        "--listen".to_owned(),
-        format!("127.0.0.1:{policy_port}"),
+        "--unix".to_owned(),
+        socket.display().to_string(),
     ];
     args.extend(common::oracle_policy_args());
-    let policy = Command::new(common::example_binary("policy_server"))
+    let policy = policy_server()
         .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("policy server starts");
-
-    // A private Postfix instance on a free loopback port.
-    let dir = std::env::temp_dir().join(format!("envelope-check-postfix-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let smtp_port = free_port();
-    write_postfix_config(&dir, smtp_port, policy_port);
-    let running = Running {
-        config_dir: dir.join("etc"),
+    let mut running = Running {
+        dir: dir.clone(),
         policy,
+        postfix_started: false,
     };
-    wait_for(
-        SocketAddr::from(([127, 0, 0, 1], policy_port)),
-        "the policy server",
-    );
-    let config = running.config_dir.to_str().unwrap().to_owned();
-    let out = Command::new(postfix())
-        .args(["-c", &config, "start"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "postfix start: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let smtp = SocketAddr::from(([127, 0, 0, 1], smtp_port));
-    wait_for(smtp, "Postfix");
+    wait_until("the policy server", || UnixStream::connect(&socket).is_ok());
+    // Postfix's smtpd runs as `postfix` and must be able to connect.
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    write_main_cf(&dir, &name, &socket);
+    let smtp = start_postfix(&mut running, &name);
 
-    // Every row of the corpus, eight sessions at a time.
+    // Every row of the corpus, SESSIONS sessions at a time: each client
+    // takes the next row as it finishes one.
     let deviations = common::deviations();
     let cases = common::cases();
-    let results: Vec<(Case, String)> = std::thread::scope(|s| {
-        cases
-            .chunks(cases.len().div_ceil(8))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|c| (c.clone(), probe(smtp, c)))
-                        .collect::<Vec<_>>()
+    progress(&format!(
+        "{} rows, {SESSIONS} sessions at a time, against {smtp}",
+        cases.len()
+    ));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let slowest = Mutex::new((Duration::ZERO, String::new()));
+    let step = cases.len().div_ceil(4);
+    let mut replies: Vec<(usize, String)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..SESSIONS)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(case) = cases.get(i) else {
+                            return mine;
+                        };
+                        let sent = Instant::now();
+                        mine.push((i, probe(smtp, case)));
+                        let took = sent.elapsed();
+                        {
+                            let mut slowest = slowest.lock().unwrap();
+                            if took > slowest.0 {
+                                *slowest = (took, case.id.clone());
+                            }
+                        }
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n.is_multiple_of(step) || n == cases.len() {
+                            progress(&format!(
+                                "{n}/{} rows in {:.1} s",
+                                cases.len(),
+                                began.elapsed().as_secs_f64()
+                            ));
+                        }
+                    }
                 })
             })
-            .collect::<Vec<_>>()
+            .collect();
+        workers
             .into_iter()
-            .flat_map(|h| h.join().unwrap())
+            .flat_map(|w| w.join().unwrap())
             .collect()
     });
+    replies.sort_by_key(|(i, _)| *i);
+    let (took, id) = slowest.into_inner().unwrap();
+    progress(&format!(
+        "slowest session {id}, {:.2} s; whole test {:.1} s",
+        took.as_secs_f64(),
+        began.elapsed().as_secs_f64()
+    ));
+    let results: Vec<(&Case, String)> = replies
+        .into_iter()
+        .map(|(i, got)| (&cases[i], got))
+        .collect();
     let mut failures = Vec::new();
     let mut dsn_fixed = 0;
     for (case, got) in &results {
@@ -323,8 +482,6 @@ fn postfix_with_the_policy_server_replies_like_the_oracle() {
             ));
         }
     }
-    drop(running);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(results.len(), common::ROWS);
     // Exactly the recipient null-MX rows went through smtpd_dsn_fix().
     let null_mx_rows = results
