@@ -1,4 +1,4 @@
-//! The policy server behind a real Postfix (Debian's package): Postfix
+//! `envelope-check-policyd` behind a real Postfix (Debian's package): Postfix
 //! runs with `check_policy_service` *instead of* its built-in
 //! `reject_non_fqdn_*` / `check_sender_access` / `reject_unknown_*_domain`,
 //! the policy server asks an in-process DNS server with the oracle's data,
@@ -15,7 +15,7 @@
 //! Needs root (Postfix's master runs as root) and Postfix installed
 //! (`.ci/install-postfix`); skips with a message when not root. Progress
 //! goes to stderr as it happens, past the test harness's capture.
-#![cfg(feature = "hickory")]
+#![cfg(feature = "policyd")]
 
 mod common;
 
@@ -51,7 +51,7 @@ fn postfix() -> &'static str {
 
 /// The policy server under test: the one place that names its program.
 fn policy_server() -> Command {
-    Command::new(common::example_binary("policy_server"))
+    Command::new(env!("CARGO_BIN_EXE_envelope-check-policyd"))
 }
 
 /// A progress line on stderr, whether or not the harness captures output

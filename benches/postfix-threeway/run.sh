@@ -30,8 +30,8 @@ SCRATCH="${BENCH_SCRATCH:-/tmp/postfix-threeway}"
 DELAY_MS=20
 # The policy server under test, built in release mode: these two lines are
 # the one place that names it.
-POLICY_BUILD=(cargo build --release --example policy_server)
-POLICY_SERVER="$REPO/target/release/examples/policy_server"
+POLICY_BUILD=(cargo build --release --features policyd --bin envelope-check-policyd)
+POLICY_SERVER="$REPO/target/release/envelope-check-policyd"
 
 PY=/usr/bin/python3
 DRIVER="$HERE/driver.py"
