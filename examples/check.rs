@@ -28,10 +28,18 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use common::{PolicyArgs, load_files, network_dns};
+use common::{load_files, network_dns};
+use config::PolicyArgs;
 use envelope_check::{CheckOptions, Checker, InMemoryResolver, Resolver, Transaction, Verdict};
 
 mod common;
+// The policy options and their loader, shared with envelope-check-policyd,
+// and the sanitizer they use.
+#[path = "../src/bin/envelope-check-policyd/config.rs"]
+mod config;
+#[path = "../src/sanitize.rs"]
+#[allow(dead_code)]
+mod sanitize;
 
 const DEMO_ZONE: &str = include_str!("demo.zone");
 const DEMO_FAULTS: &str = include_str!("demo.faults");
@@ -127,7 +135,9 @@ fn run(args: Args) -> Result<Outcome, String> {
     };
 
     // 2. The policy.
-    let policy = args.policy.policy()?;
+    let policy = config::load(&args.policy, |file, warning| {
+        eprintln!("warning: {}: {warning}", file.display());
+    })?;
 
     // 3. Check, on the single-threaded runtime.
     let checker = Checker::new(dns, policy);

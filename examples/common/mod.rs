@@ -1,69 +1,12 @@
-//! What the `check` example uses beside its `main`: the policy options (the
-//! same as `envelope-check-policyd`'s), and DNS data loaded from files.
+//! What the `check` example uses beside its `main`: DNS data loaded from
+//! files or the network (its policy options are the daemon's `config.rs`).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
 use std::sync::Arc;
 
-use envelope_check::{Direction, InMemoryResolver, Policy, Resolver, SenderAccess};
-
-/// The policy options of the command line.
-#[derive(clap::Args)]
-pub(crate) struct PolicyArgs {
-    /// A Postfix check_sender_access map (its source text), read as
-    /// postmap reads it: `OK` approves, `REJECT` rejects, `DUNNO` defers to
-    /// the DNS check, and so on.
-    #[arg(long, visible_alias = "approved-senders", value_name = "FILE")]
-    pub(crate) sender_access: Option<PathBuf>,
-    /// A local domain (final destination, as in mydestination): not looked
-    /// up; repeatable.
-    #[arg(long = "local-domain", value_name = "NAME")]
-    pub(crate) local_domains: Vec<String>,
-    /// One of the MTA's own IP addresses: a literal naming it (`[127.0.0.1]`)
-    /// is a local destination; repeatable.
-    #[arg(long = "local-address", value_name = "IP")]
-    pub(crate) local_addresses: Vec<IpAddr>,
-    /// A managed domain, for the tracking rule; repeatable.
-    #[arg(long = "managed-domain", value_name = "NAME")]
-    pub(crate) managed_domains: Vec<String>,
-    /// Traffic direction; the sender access map applies to inbound only.
-    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
-    pub(crate) direction: Dir,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum Dir {
-    Inbound,
-    Outbound,
-}
-
-impl PolicyArgs {
-    pub(crate) fn policy(&self) -> Result<Policy, String> {
-        let mut policy = Policy::builder().direction(match self.direction {
-            Dir::Inbound => Direction::Inbound,
-            Dir::Outbound => Direction::Outbound,
-        });
-        if let Some(file) = &self.sender_access {
-            let map = SenderAccess::load(file).map_err(|e| e.to_string())?;
-            for warning in map.warnings() {
-                eprintln!("warning: {}: {warning}", file.display());
-            }
-            policy = policy.sender_access(map);
-        }
-        for domain in &self.local_domains {
-            policy = policy.local_domain(domain);
-        }
-        for ip in &self.local_addresses {
-            policy = policy.local_address(*ip);
-        }
-        for domain in &self.managed_domains {
-            policy = policy.managed_domain(domain);
-        }
-        policy.build().map_err(|e| e.to_string())
-    }
-}
+use envelope_check::{InMemoryResolver, Resolver};
 
 /// A file's text, or an error message that names it.
 pub(crate) fn read(path: &Path) -> Result<String, String> {

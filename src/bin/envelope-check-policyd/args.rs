@@ -1,10 +1,13 @@
-//! The command line.
+//! The command line (the policy options are in `config.rs`, shared with
+//! the `check` example).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+use crate::config::PolicyArgs;
 
 #[derive(Parser)]
 #[command(
@@ -91,42 +94,6 @@ pub(crate) struct DnsArgs {
     /// Fault lines for --zone, `NAME servfail|refused|timeout`.
     #[arg(long, value_name = "FILE", requires = "zones")]
     pub(crate) faults: Option<PathBuf>,
-}
-
-/// What is enforced; the files here are read again on SIGHUP.
-#[derive(clap::Args)]
-pub(crate) struct PolicyArgs {
-    /// A Postfix check_sender_access map (its source text), read as
-    /// postmap reads it: `OK` approves, `REJECT` rejects, `DUNNO` defers to
-    /// the DNS check, and so on.
-    #[arg(long, visible_alias = "approved-senders", value_name = "FILE")]
-    pub(crate) sender_access: Option<PathBuf>,
-    /// A local domain (final destination, as in mydestination): not looked
-    /// up; repeatable.
-    #[arg(long = "local-domain", value_name = "NAME")]
-    pub(crate) local_domains: Vec<String>,
-    /// A file of local domains, one a line (`#` starts a comment line).
-    #[arg(long = "local-domains", value_name = "FILE")]
-    pub(crate) local_domain_files: Vec<PathBuf>,
-    /// One of the MTA's own IP addresses: a literal naming it (`[127.0.0.1]`)
-    /// is a local destination; repeatable.
-    #[arg(long = "local-address", value_name = "IP")]
-    pub(crate) local_addresses: Vec<IpAddr>,
-    /// A managed domain, for the tracking rule; repeatable.
-    #[arg(long = "managed-domain", value_name = "NAME")]
-    pub(crate) managed_domains: Vec<String>,
-    /// A file of managed domains, one a line (`#` starts a comment line).
-    #[arg(long = "managed-domains", value_name = "FILE")]
-    pub(crate) managed_domain_files: Vec<PathBuf>,
-    /// Traffic direction; the sender access map applies to inbound only.
-    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
-    pub(crate) direction: Dir,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum Dir {
-    Inbound,
-    Outbound,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

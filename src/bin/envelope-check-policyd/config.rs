@@ -1,15 +1,59 @@
-//! The policy from the command line and the files it names, read at start
-//! and again on SIGHUP. Every error names the file and, for a bad line,
-//! its number; a policy is built whole or not at all.
+//! The policy options of the command line and the files they name, read at
+//! start and again on SIGHUP. Every error names the file and, for a bad
+//! line, its number; a policy is built whole or not at all. The `check`
+//! example includes this file too (`#[path]`), so that both take the same
+//! options; its crate root has a `sanitize` module, as the daemon's has.
 
-use std::path::Path;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
-use envelope_check::{Direction, Policy, SenderAccess};
+use clap::ValueEnum;
+use envelope_check::{Direction, Policy, SenderAccess, TableWarning};
 
-use crate::args::{Dir, PolicyArgs};
 use crate::sanitize::printable;
 
-pub(crate) fn load(args: &PolicyArgs) -> Result<Policy, String> {
+/// What is enforced; the files here are read again on SIGHUP.
+#[derive(clap::Args)]
+pub(crate) struct PolicyArgs {
+    /// A Postfix check_sender_access map (its source text), read as
+    /// postmap reads it: `OK` approves, `REJECT` rejects, `DUNNO` defers to
+    /// the DNS check, and so on.
+    #[arg(long, visible_alias = "approved-senders", value_name = "FILE")]
+    pub(crate) sender_access: Option<PathBuf>,
+    /// A local domain (final destination, as in mydestination): not looked
+    /// up; repeatable.
+    #[arg(long = "local-domain", value_name = "NAME")]
+    pub(crate) local_domains: Vec<String>,
+    /// A file of local domains, one a line (`#` starts a comment line).
+    #[arg(long = "local-domains", value_name = "FILE")]
+    pub(crate) local_domain_files: Vec<PathBuf>,
+    /// One of the MTA's own IP addresses: a literal naming it (`[127.0.0.1]`)
+    /// is a local destination; repeatable.
+    #[arg(long = "local-address", value_name = "IP")]
+    pub(crate) local_addresses: Vec<IpAddr>,
+    /// A managed domain, for the tracking rule; repeatable.
+    #[arg(long = "managed-domain", value_name = "NAME")]
+    pub(crate) managed_domains: Vec<String>,
+    /// A file of managed domains, one a line (`#` starts a comment line).
+    #[arg(long = "managed-domains", value_name = "FILE")]
+    pub(crate) managed_domain_files: Vec<PathBuf>,
+    /// Traffic direction; the sender access map applies to inbound only.
+    #[arg(long, value_enum, default_value_t = Dir::Inbound)]
+    pub(crate) direction: Dir,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Dir {
+    Inbound,
+    Outbound,
+}
+
+/// Builds the policy; `warn` is told each warning of the sender access map
+/// (file, warning) and decides where it is logged.
+pub(crate) fn load(
+    args: &PolicyArgs,
+    mut warn: impl FnMut(&Path, &TableWarning),
+) -> Result<Policy, String> {
     let mut policy = Policy::builder().direction(match args.direction {
         Dir::Inbound => Direction::Inbound,
         Dir::Outbound => Direction::Outbound,
@@ -18,7 +62,7 @@ pub(crate) fn load(args: &PolicyArgs) -> Result<Policy, String> {
         // The error names the file and the line.
         let map = SenderAccess::load(file).map_err(|e| e.to_string())?;
         for warning in map.warnings() {
-            tracing::warn!(file = %printable(&file.display().to_string()), "{}", printable(&warning.to_string()));
+            warn(file, warning);
         }
         policy = policy.sender_access(map);
     }

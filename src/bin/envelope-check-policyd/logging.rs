@@ -85,3 +85,12 @@ pub(crate) fn init(format: LogFormat) {
 pub(crate) fn flush() {
     let _ = buffer().flush();
 }
+
+/// Logs a warning of the sender access map `file` (both sanitized).
+pub(crate) fn map_warning(file: &std::path::Path, warning: &envelope_check::TableWarning) {
+    tracing::warn!(
+        file = %crate::sanitize::printable(&file.display().to_string()),
+        "{}",
+        crate::sanitize::printable(&warning.to_string())
+    );
+}

@@ -77,7 +77,7 @@ fn fail(message: &str) -> ExitCode {
 async fn run(args: Args, activated: listenfd::ListenFd) -> Result<(), String> {
     let max_connections = limits::max_connections(args.max_connections)?;
     let resolver = dns::resolver(&args.dns)?;
-    let policy = config::load(&args.policy)?;
+    let policy = config::load(&args.policy, logging::map_warning)?;
     let listeners = listen::bind(&args.listen, activated).await?;
     let server = Arc::new(Server::new(resolver, policy, &args, max_connections));
     if let Some(addr) = args.metrics {

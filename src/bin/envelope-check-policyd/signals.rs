@@ -3,8 +3,8 @@
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::args::PolicyArgs;
 use crate::config;
+use crate::config::PolicyArgs;
 use crate::sanitize::printable;
 use crate::server::Server;
 
@@ -26,7 +26,7 @@ pub(crate) async fn run(server: &Server, policy: &PolicyArgs) -> Result<(), Stri
 /// Reads the sender access map and the domain files again and swaps the
 /// new policy in whole; on any error the old one stays.
 fn reload(server: &Server, policy: &PolicyArgs) {
-    match config::load(policy) {
+    match config::load(policy, crate::logging::map_warning) {
         Ok(policy) => {
             server.set_policy(policy);
             server.metrics.count_reload(true);
