@@ -4,24 +4,9 @@
 
 mod common;
 
-use common::{Case, cases, deviations, oracle_checker};
+use common::{cases, deviations, oracle_checker};
 use envelope_check::CheckOptions;
-use envelope_check::{Checker, InMemoryResolver, Policy, Verdict};
-
-async fn verdict(checker: &Checker<InMemoryResolver>, case: &Case) -> Verdict {
-    if case.is_mail() {
-        checker
-            .mail_from(&case.mail_argument(), CheckOptions::default())
-            .await
-    } else {
-        checker
-            .rcpt_to(
-                &case.address,
-                CheckOptions::default().smtputf8(case.smtputf8),
-            )
-            .await
-    }
-}
+use envelope_check::{Checker, Policy};
 
 #[tokio::test]
 async fn every_oracle_row_matches_postfix() {
@@ -30,7 +15,7 @@ async fn every_oracle_row_matches_postfix() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in cases().iter().filter(|c| c.in_scope()) {
-        let got = verdict(&checker, case).await.to_string();
+        let got = common::verdict(&checker, case).await.to_string();
         let want = common::our_reply(case, &deviations);
         if got != want {
             failures.push(format!(
@@ -67,7 +52,7 @@ async fn every_added_dns_row_matches_postfix() {
     let mut failures = Vec::new();
     let cases = common::dns_cases();
     for case in &cases {
-        let got = verdict(&checker, case).await.to_string();
+        let got = common::verdict(&checker, case).await.to_string();
         if got != case.expected() {
             failures.push(format!(
                 "{} {:?}\n   want {}\n    got {got}",
@@ -111,7 +96,7 @@ async fn every_approved_sender_row_matches_postfix() {
     let deviations = deviations();
     let cases = common::approved_cases();
     for case in &cases {
-        let got = verdict(&checker, case).await.to_string();
+        let got = common::verdict(&checker, case).await.to_string();
         let want = common::our_reply(case, &deviations);
         assert_eq!(got, want, "{} {}", case.id, case.address);
     }
@@ -153,7 +138,7 @@ async fn postfix_actions_rebuild_every_reject_line() {
     let checker = oracle_checker();
     let mut prefixed = 0;
     for case in cases().iter().filter(|c| c.in_scope()) {
-        let verdict = verdict(&checker, case).await;
+        let verdict = common::verdict(&checker, case).await;
         let Some(reject) = verdict.reject() else {
             continue;
         };

@@ -401,20 +401,7 @@ fn the_oracle_sample_agrees_with_postfix_row_by_row() {
                 case.expected()
             ));
         }
-        let ours = common::block_on(async {
-            if case.is_mail() {
-                checker
-                    .mail_from(&case.mail_argument(), CheckOptions::default())
-                    .await
-            } else {
-                checker
-                    .rcpt_to(
-                        &case.address,
-                        CheckOptions::default().smtputf8(case.smtputf8),
-                    )
-                    .await
-            }
-        });
+        let ours = common::block_on(common::verdict(&checker, case));
         if ours.to_string() != case.expected() {
             failures.push(format!(
                 "{} {:?}: the crate says\n    {ours}\n  Postfix said\n    {}",

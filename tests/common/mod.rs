@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub mod dns;
 
-use envelope_check::{Checker, InMemoryResolver, Policy};
+use envelope_check::{CheckOptions, Checker, InMemoryResolver, Policy, Verdict};
 
 pub const CASES: &str = include_str!("../data/cases.tsv");
 pub const ZONE: &str = include_str!("../data/zone.txt");
@@ -235,6 +235,23 @@ pub fn oracle_policy_args() -> Vec<String> {
 
 pub fn oracle_checker() -> Checker<InMemoryResolver> {
     Checker::new(oracle_dns(), oracle_policy())
+}
+
+/// The crate's verdict on a corpus row: its `MAIL FROM` argument (ESMTP
+/// parameters included) or its recipient, with the row's SMTPUTF8 flag.
+pub async fn verdict(checker: &Checker<InMemoryResolver>, case: &Case) -> Verdict {
+    if case.is_mail() {
+        checker
+            .mail_from(&case.mail_argument(), CheckOptions::default())
+            .await
+    } else {
+        checker
+            .rcpt_to(
+                &case.address,
+                CheckOptions::default().smtputf8(case.smtputf8),
+            )
+            .await
+    }
 }
 
 /// `cargo test` builds the examples next to the test binaries.
