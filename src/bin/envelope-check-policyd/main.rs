@@ -75,6 +75,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn run(args: Args, activated: listenfd::ListenFd) -> Result<(), String> {
+    let signals = signals::Signals::install()?;
     let max_connections = limits::max_connections(args.max_connections)?;
     let resolver = dns::resolver(&args.dns)?;
     let policy = config::load(&args.policy, logging::map_warning)?;
@@ -89,7 +90,7 @@ async fn run(args: Args, activated: listenfd::ListenFd) -> Result<(), String> {
         .into_iter()
         .map(|l| tokio::spawn(l.accept_loop(server.clone())))
         .collect::<Vec<_>>();
-    signals::run(&server, &args.policy).await?;
+    signals.run(&server, &args.policy).await;
     // Shutting down: the listeners stop first, then the connections finish
     // the requests they are answering.
     for task in &accepting {

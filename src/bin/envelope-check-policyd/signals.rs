@@ -1,24 +1,41 @@
 //! Signals: SIGHUP reloads the policy files, SIGTERM and SIGINT end the
 //! wait so that the server can drain.
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::config;
 use crate::config::PolicyArgs;
 use crate::sanitize::printable;
 use crate::server::Server;
 
-/// Serves SIGHUP until SIGTERM or SIGINT arrives.
-pub(crate) async fn run(server: &Server, policy: &PolicyArgs) -> Result<(), String> {
-    let install = |kind| signal(kind).map_err(|e| format!("installing a signal handler: {e}"));
-    let mut hup = install(SignalKind::hangup())?;
-    let mut term = install(SignalKind::terminate())?;
-    let mut int = install(SignalKind::interrupt())?;
-    loop {
-        tokio::select! {
-            _ = hup.recv() => reload(server, policy),
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+/// The signals the daemon handles, taken over from their default actions
+/// (SIGHUP's and SIGTERM's is to end the process). Installed first thing at
+/// start, before any socket is bound: a SIGHUP sent as soon as the daemon
+/// answers must reload it, never kill it.
+pub(crate) struct Signals {
+    hup: Signal,
+    term: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    pub(crate) fn install() -> Result<Self, String> {
+        let install = |kind| signal(kind).map_err(|e| format!("installing a signal handler: {e}"));
+        Ok(Self {
+            hup: install(SignalKind::hangup())?,
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Serves SIGHUP until SIGTERM or SIGINT arrives.
+    pub(crate) async fn run(mut self, server: &Server, policy: &PolicyArgs) {
+        loop {
+            tokio::select! {
+                _ = self.hup.recv() => reload(server, policy),
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+            }
         }
     }
 }
