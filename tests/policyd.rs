@@ -208,6 +208,11 @@ impl Client {
         self.reader.get_mut().write_all(bytes).unwrap();
     }
 
+    /// Sends without insisting: false once the server has closed.
+    fn try_send_raw(&mut self, bytes: &[u8]) -> bool {
+        self.reader.get_mut().write_all(bytes).is_ok()
+    }
+
     /// Sends one request and returns its `action=` value, or None when the
     /// server closed the connection.
     fn ask(&mut self, attributes: &[(&str, &str)]) -> Option<String> {
@@ -526,6 +531,32 @@ fn idle_connections_are_closed() {
     // Not a timing assertion on speed: only that the close came from the
     // timeout rather than from our own read timeout (30 s).
     assert!(start.elapsed() < Duration::from_secs(25));
+}
+
+/// A client that trickles a request, a line at a time, cannot hold its
+/// connection (busy, so never evicted) past the request bound: the idle
+/// timeout, renewed by every line, no longer applies once a request began.
+#[test]
+fn a_trickled_request_is_cut_off_at_the_request_timeout() {
+    let server = PolicyServer::start(&["--request-timeout", "1", "--idle-timeout", "300"]);
+    let mut c = server.tcp();
+    c.send_raw(PARTIAL);
+    let start = Instant::now();
+    let mut cut = false;
+    for i in 0..40 {
+        std::thread::sleep(Duration::from_millis(250));
+        if !c.try_send_raw(format!("padding{i}=x\n").as_bytes()) {
+            cut = true;
+            break;
+        }
+    }
+    // The server may close while our last lines are still in flight: then
+    // the writes succeed and the close shows on a read.
+    assert!(
+        cut || c.is_closed(),
+        "still open after {:?}",
+        start.elapsed()
+    );
 }
 
 /// Waits up to `limit` for the process to exit; kills it past that.
@@ -851,6 +882,17 @@ fn sigterm_drains_the_requests_under_way_and_exits_0() {
         Some("DUNNO")
     );
     let mut busy = server.tcp();
+    // One whole exchange first: the connection is then surely accepted,
+    // whatever the machine's load.
+    assert_eq!(
+        busy.ask(&rcpt(
+            "a@northwind-traders.com",
+            "b@northwind-traders.com",
+            ""
+        ))
+        .as_deref(),
+        Some("DUNNO")
+    );
     busy.send_raw(PARTIAL);
     // Let the server read that first line (a wait, not an assertion).
     std::thread::sleep(Duration::from_millis(300));

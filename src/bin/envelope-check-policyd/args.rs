@@ -24,8 +24,16 @@ pub(crate) struct Args {
     pub(crate) policy: PolicyArgs,
     /// Close a connection idle this many seconds (Postfix's
     /// smtpd_policy_service_max_idle is 300).
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) idle_timeout: u64,
+    /// How long a request may take to arrive whole once its first line is
+    /// in, and its answer to be taken by the client. Postfix writes a
+    /// request and reads the answer at once; a client that trickles a
+    /// request or never reads is closed when this runs out.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) request_timeout: u64,
     /// `detail`: the reply text Postfix expects, without the
     /// `<address>: Sender address rejected: ` that Postfix adds itself.
     /// `whole`: the whole reply line, for clients that send it verbatim.
@@ -52,6 +60,10 @@ pub(crate) struct Args {
 impl Args {
     pub(crate) fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout)
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout)
     }
 
     pub(crate) fn drain_timeout(&self) -> Duration {

@@ -86,9 +86,18 @@ fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener, String> {
     let shown = || printable(&path.display().to_string()).into_owned();
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_socket() => {
-            // A server still answering there keeps its socket.
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
-                return Err(format!("{}: another server is listening there", shown()));
+            // Only a socket that refuses connections is stale: a server
+            // still answering keeps its socket, and so does one we cannot
+            // tell (no permission, say).
+            match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => return Err(format!("{}: another server is listening there", shown())),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                Err(e) => {
+                    return Err(format!(
+                        "{}: cannot tell whether the socket there is in use ({e}); not removing it",
+                        shown()
+                    ));
+                }
             }
             std::fs::remove_file(path)
                 .map_err(|e| format!("{}: removing a stale socket: {e}", shown()))?;

@@ -44,7 +44,14 @@ where
             // already kept.
             let room = (MAX_POLICY_LINE + 1).saturating_sub(line.len()) as u64;
             let mut limited = (&mut reader).take(room);
-            let read = tokio::time::timeout(server.idle, limited.read_until(b'\n', &mut line));
+            // Between requests the idle timeout; once a request has begun,
+            // what is left of its own bound, so that trickling lines (or
+            // octets) cannot hold a connection, busy and unevictable.
+            let wait = match started {
+                Some(begun) => server.request_timeout.saturating_sub(begun.elapsed()),
+                None => server.idle,
+            };
+            let read = tokio::time::timeout(wait, limited.read_until(b'\n', &mut line));
             tokio::select! {
                 biased;
                 read = read => match read {
@@ -60,7 +67,10 @@ where
             // interrupted: a partial line is a request under way.
             Next::CloseRequested if started.is_none() && line.is_empty() => return,
             Next::CloseRequested => {
+                // Evicted with part of a line in: the rest must come within
+                // the request bound, not the idle timeout.
                 closing = true;
+                started.get_or_insert_with(Instant::now);
                 continue;
             }
             Next::Line => {}
@@ -76,9 +86,8 @@ where
             Ok(Some(request)) => decide(server, &request).await,
             Err(e) => {
                 server.log_refusal(&e);
-                let _ = writer
-                    .write_all(format!("action=DEFER_IF_PERMIT {e}\n\n").as_bytes())
-                    .await;
+                let refusal = format!("action=DEFER_IF_PERMIT {e}\n\n");
+                let _ = send(&mut writer, refusal.as_bytes(), server).await;
                 return;
             }
         };
@@ -86,7 +95,7 @@ where
         answer.push_str("action=");
         answer.push_str(&action);
         answer.push_str("\n\n");
-        if writer.write_all(answer.as_bytes()).await.is_err() {
+        if !send(&mut writer, answer.as_bytes(), server).await {
             return;
         }
         if let Some(started) = started.take() {
@@ -97,6 +106,15 @@ where
             return;
         }
     }
+}
+
+/// Writes an answer within the request bound: a client that sends
+/// requests and never reads the answers is closed, not waited for.
+async fn send<W: AsyncWrite + Unpin>(writer: &mut W, answer: &[u8], server: &Server) -> bool {
+    matches!(
+        tokio::time::timeout(server.request_timeout, writer.write_all(answer)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Moves a whole line from what `reader` has buffered into `line`, if

@@ -15,6 +15,8 @@ pub(crate) type SharedChecker = Arc<Checker<Arc<dyn Resolver>>>;
 pub(crate) struct Server {
     checker: RwLock<SharedChecker>,
     pub(crate) idle: Duration,
+    /// The bound on one request: its arrival once begun, and its answer.
+    pub(crate) request_timeout: Duration,
     pub(crate) whole_lines: bool,
     pub(crate) connections: Arc<Connections>,
     pub(crate) metrics: Metrics,
@@ -30,6 +32,7 @@ impl Server {
         Self {
             checker: RwLock::new(Arc::new(Checker::new(resolver, policy))),
             idle: args.idle_timeout(),
+            request_timeout: args.request_timeout(),
             whole_lines: args.action_text == ActionText::Whole,
             connections: Arc::new(Connections::new(max_connections)),
             metrics: Metrics::new(),
