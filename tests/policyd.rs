@@ -559,6 +559,25 @@ fn a_trickled_request_is_cut_off_at_the_request_timeout() {
     );
 }
 
+/// At exit the server removes only the socket file it bound: one that a
+/// new instance put at the same path in the meantime stays.
+#[test]
+fn at_exit_only_our_own_socket_file_is_removed() {
+    let mut server = PolicyServer::start(&[]);
+    // Another instance takes over the path (as after a stale check).
+    std::fs::remove_file(&server.unix).unwrap();
+    let successor = std::os::unix::net::UnixListener::bind(&server.unix).unwrap();
+    server.signal("TERM");
+    let status = exit_within(&mut server.child, Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        UnixStream::connect(&server.unix).is_ok(),
+        "the successor's socket was removed"
+    );
+    drop(successor);
+    let _ = std::fs::remove_file(&server.unix);
+}
+
 /// Waits up to `limit` for the process to exit; kills it past that.
 fn exit_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();

@@ -42,7 +42,8 @@ pub(crate) struct Args {
     /// Most client connections open at once. At the cap a new connection
     /// closes the longest-idle one; when every connection is in the middle
     /// of a request, the new one is closed at once. Default: from the
-    /// descriptor limit (whose soft value is raised to the hard one).
+    /// descriptor limit (whose soft value is raised to the hard one), at
+    /// most 16384.
     #[arg(long, value_name = "N")]
     pub(crate) max_connections: Option<usize>,
     /// On SIGTERM or SIGINT, how long the requests under way may take to

@@ -2,9 +2,9 @@
 //! file left alone), or those passed by systemd; and the accept loop.
 
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::Path;
-use std::sync::Arc;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use listenfd::ListenFd;
@@ -116,14 +116,29 @@ fn bind_unix(path: &Path, mode: u32) -> Result<UnixListener, String> {
     // in that instant are answered as any other.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| format!("{}: setting mode {mode:o}: {e}", shown()))?;
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        OUR_SOCKETS.lock().unwrap_or_else(|e| e.into_inner()).push((
+            path.to_owned(),
+            meta.dev(),
+            meta.ino(),
+        ));
+    }
     Ok(listener)
 }
 
-/// Removes the socket files `--unix` made, at exit.
-pub(crate) fn remove_sockets(args: &ListenArgs) {
-    for path in &args.unix {
-        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
-            let _ = std::fs::remove_file(path);
+/// The socket files this process made: path, device and inode.
+static OUR_SOCKETS: Mutex<Vec<(PathBuf, u64, u64)>> = Mutex::new(Vec::new());
+
+/// Removes the socket files `--unix` made, at exit: only the very files
+/// this process bound. A new instance that already replaced one (its own
+/// socket at the same path) keeps it.
+pub(crate) fn remove_sockets() {
+    let ours = std::mem::take(&mut *OUR_SOCKETS.lock().unwrap_or_else(|e| e.into_inner()));
+    for (path, dev, ino) in ours {
+        let same = std::fs::symlink_metadata(&path)
+            .is_ok_and(|m| m.file_type().is_socket() && m.dev() == dev && m.ino() == ino);
+        if same {
+            let _ = std::fs::remove_file(&path);
         }
     }
 }

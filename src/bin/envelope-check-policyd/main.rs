@@ -96,7 +96,9 @@ async fn run(args: Args, activated: listenfd::ListenFd) -> Result<(), String> {
     for task in &accepting {
         task.abort();
     }
+    // The socket files go with the listeners, so that a new instance can
+    // bind at once while this one drains.
+    listen::remove_sockets();
     server.drain(args.drain_timeout()).await;
-    listen::remove_sockets(&args.listen);
     Ok(())
 }
