@@ -360,6 +360,26 @@ fn answers_each_class_as_postfix_expects_it() {
     let mut mail = rcpt("john@globex-nonexistent.com", "", "sender");
     mail[1] = ("protocol_state", "MAIL");
     assert_eq!(c.ask(&mail).unwrap(), "DUNNO");
+    // ... but the operator is told, once.
+    assert_eq!(c.ask(&mail).unwrap(), "DUNNO");
+    let log = server.wait_for_log("only RCPT requests are judged");
+    assert_eq!(
+        log.matches("only RCPT requests are judged").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("protocol_state=\"MAIL\""), "{log}");
+    // A policy_context naming neither class (a typo) judges both, and a
+    // sender reject then names its address itself, as with none.
+    assert_eq!(
+        c.ask(&rcpt(
+            "john@globex-nonexistent.com",
+            "b@northwind-traders.com",
+            "senders"
+        ))
+        .unwrap(),
+        "550 5.1.8 <john@globex-nonexistent.com>: Sender address rejected: Domain not found"
+    );
     // The answers were sent after the log lines were written; give the
     // reading thread a moment to collect them.
     let log = server.wait_for_log("reason=\"unknown recipient domain\"");

@@ -6,6 +6,8 @@ use envelope_check::{
     parse_internal_reverse_path,
 };
 
+use std::sync::Mutex;
+
 use crate::sanitize::printable;
 use crate::server::Server;
 
@@ -14,7 +16,9 @@ use crate::server::Server;
 /// only that address is judged, and Postfix renders the reject in the
 /// right class itself. Other protocol states are not ours to judge.
 pub(crate) async fn decide(server: &Server, request: &PolicyRequest) -> String {
-    if request.get("protocol_state") != Some("RCPT") {
+    let state = request.get("protocol_state").unwrap_or("");
+    if state != "RCPT" {
+        warn_once_about_state(state);
         return "DUNNO".to_owned();
     }
     let checker = server.checker();
@@ -74,11 +78,32 @@ pub(crate) async fn decide(server: &Server, request: &PolicyRequest) -> String {
     // action's text, in the class of the restriction that asked. With no
     // policy_context a sender reject may come back in the recipient class,
     // so it then carries its whole line to name the right address.
-    if server.whole_lines || (context.is_empty() && reject.role() == Role::Sender) {
+    // The same for a policy_context that names neither class (none, or an
+    // operator's typo such as `senders`).
+    let sender_class = context == "sender";
+    let recipient_class = context == "recipient";
+    if server.whole_lines || (!sender_class && !recipient_class && reject.role() == Role::Sender) {
         reject.to_string()
     } else {
         reject.postfix_action()
     }
+}
+
+/// Logs, once per distinct value (at most 16 of them), that requests come
+/// in a protocol state this server answers DUNNO to: the service is then
+/// wired into a restriction list other than `smtpd_recipient_restrictions`
+/// (or `smtpd_delay_reject = no`), and checks nothing there.
+fn warn_once_about_state(state: &str) {
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() >= 16 || seen.iter().any(|s| s == state) {
+        return;
+    }
+    seen.push(state.to_owned());
+    tracing::warn!(
+        protocol_state = &*printable(state),
+        "only RCPT requests are judged; this one gets DUNNO (use check_policy_service in smtpd_recipient_restrictions)"
+    );
 }
 
 fn dunno() -> String {
