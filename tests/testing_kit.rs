@@ -426,6 +426,24 @@ fn the_oracle_sample_agrees_with_postfix_row_by_row() {
     assert_eq!(per_class.len(), Class::ALL.len(), "{per_class:?}");
 }
 
+/// One row of the oracle's input: id, command, path, SMTPUTF8 and, as the
+/// note, the class and the reply its labels predict when no domain exists.
+fn case_def_row(
+    prefix: char,
+    n: u32,
+    command: &str,
+    s: &Sample,
+    role: Role,
+    class: Class,
+) -> String {
+    let utf8 = if s.smtputf8 { "yes" } else { "no" };
+    format!(
+        "{prefix}{n}\t{command}\t{}\t{utf8}\t{class}: {}\n",
+        s.path,
+        s.reply_on_empty_dns(role)
+    )
+}
+
 /// Writes the oracle's input for the sample above: 24 paths per class and
 /// role (fewer where a class has fewer distinct forms), drawn with a fixed
 /// seed. Run it by hand, give the file to the oracle, and keep its answer
@@ -462,12 +480,7 @@ fn write_the_oracle_sample() {
                 assert!(!s.path.contains(['\t', '\n', '\r']));
                 n += 1;
                 drawn += 1;
-                let utf8 = if s.smtputf8 { "yes" } else { "no" };
-                out.push_str(&format!(
-                    "{prefix}{n}\t{command}\t{}\t{utf8}\t{class}: {}\n",
-                    s.path,
-                    s.reply_on_empty_dns(role)
-                ));
+                out.push_str(&case_def_row(prefix, n, command, &s, role, class));
             }
         }
     }
@@ -496,12 +509,7 @@ fn write_the_oracle_sample() {
                     continue;
                 }
                 n += 1;
-                let utf8 = if s.smtputf8 { "yes" } else { "no" };
-                out.push_str(&format!(
-                    "{prefix}{n}\t{command}\t{}\t{utf8}\t{class}: {}\n",
-                    s.path,
-                    s.reply_on_empty_dns(role)
-                ));
+                out.push_str(&case_def_row(prefix, n, command, s, role, class));
             }
         }
     }
